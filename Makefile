@@ -1,0 +1,64 @@
+# The README's two commands: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: run test install install-dev lint fmt eval bench clean browser-deps
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# torch first and pinned: it is a CPU build on these machines; an unpinned torch
+# would pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+install-dev: $(DEV_STAMP)
+
+run: install
+	$(BIN)/loan-agent serve --host $(HOST) --port $(PORT)
+
+# Debian's chromium for the real-browser tests (skipped when it cannot be installed).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "chromium could not be installed: browser tests will be skipped"; \
+	  else echo "chromium missing and not root: browser tests will be skipped"; fi; }
+
+test: install-dev browser-deps
+	$(BIN)/ruff check agent web tests
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check agent web tests
+	$(BIN)/ruff format --check agent web tests
+
+fmt: install-dev
+	$(BIN)/ruff check --fix agent web tests
+	$(BIN)/ruff format agent web tests
+
+eval: install
+	$(BIN)/loan-agent eval ../shared/scenarios tests/scenarios
+
+bench: install
+	$(BIN)/loan-agent bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,176 @@
+"""``loan-agent``: the command line of the product."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _settings():  # noqa: ANN202
+    from agent.settings import get_settings
+
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return settings
+
+
+@click.group()
+def main() -> None:
+    """Conversational post-loan servicing agent."""
+
+
+@main.command()
+def migrate() -> None:
+    """Upgrade the database schema to the latest migration."""
+    from agent.db.migrate import upgrade_to_head
+
+    settings = _settings()
+    upgrade_to_head(settings.effective_database_url)
+    click.echo(f"database migrated: {settings.effective_database_url}")
+
+
+@main.command()
+@click.option("--file", "ledger_file", type=click.Path(path_type=Path), default=None,
+              help="A YAML file with a `ledger:` block (scenario format) instead of the demo book.")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Date the demo book is built around (default: today).")
+def seed(ledger_file: Path | None, today) -> None:  # noqa: ANN001
+    """Load the demo book (or a ledger file) and create the staff users. Idempotent."""
+    from agent.seeding import SeedError, seed_database
+
+    settings = _settings()
+    try:
+        report = seed_database(settings, ledger_file=ledger_file,
+                               today=today.date() if today else None)
+    except SeedError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(report)
+
+
+@main.command()
+@click.option("--host", default=None)
+@click.option("--port", type=int, default=None)
+def serve(host: str | None, port: int | None) -> None:
+    """Migrate, seed on first run, ingest the knowledge base, and serve the web app."""
+    import uvicorn
+
+    from agent.seeding import prepare_for_serving
+
+    settings = _settings()
+    host = host or settings.host
+    port = port or settings.port
+    notes = prepare_for_serving(settings)
+    for line in notes:
+        click.echo(line)
+    click.echo(f"\n  Demo lender site with the chat widget:  http://{host}:{port}/")
+    click.echo(f"  Agent console (staff login):            http://{host}:{port}/console")
+    click.echo(f"  Supervisor view:                        http://{host}:{port}/supervisor\n")
+    uvicorn.run("web.app:create_app", factory=True, host=host, port=port,
+                log_level=settings.log_level.lower())
+
+
+@main.command()
+@click.option("--customer", "customer_id", default=None, help="Customer id (e.g. C100).")
+@click.option("--verified/--unverified", default=False,
+              help="Start as an authenticated (verified) session.")
+@click.option("--now", "now_text", default=None,
+              help="The conversation's clock, customer local time (e.g. 2026-03-10T14:00:00).")
+def chat(customer_id: str | None, verified: bool, now_text: str | None) -> None:
+    """Chat in the terminal against the demo book."""
+    from agent.terminal_chat import run_chat
+
+    run_chat(_settings(), customer_id, verified, now_text)
+
+
+@main.command(name="eval")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "json_file", type=click.Path(path_type=Path), default=None,
+              help="Also write the results as JSON.")
+@click.option("--strict", is_flag=True, help="Exit non-zero when any scenario fails.")
+@click.option("--quiet", is_flag=True, help="Print only failures and the summary.")
+def eval_command(paths: tuple[Path, ...], json_file: Path | None, strict: bool,
+                 quiet: bool) -> None:
+    """Run scenario files (SCENARIOS.md) and report what passed."""
+    from agent.evaluation.runner import EvaluationError, run_paths
+
+    settings = _settings()
+    if not paths:
+        raise click.UsageError("give at least one scenario file or folder")
+    try:
+        report = run_paths(settings, list(paths), echo=click.echo, quiet=quiet)
+    except EvaluationError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    if json_file:
+        json_file.write_text(json.dumps(report.as_json(), indent=2))
+    if strict and report.failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--turns", type=int, default=300, help="How many turns to time.")
+@click.option("--json", "json_file", type=click.Path(path_type=Path), default=None)
+def bench(turns: int, json_file: Path | None) -> None:
+    """Per-turn latency of the embedded default (model loaded once)."""
+    from agent.evaluation.bench import run_bench
+
+    result = run_bench(_settings(), turns=turns, echo=click.echo)
+    if json_file:
+        json_file.write_text(json.dumps(result, indent=2))
+
+
+@main.group()
+def audit() -> None:
+    """The hash-chained audit log."""
+
+
+@audit.command("verify")
+@click.option("--conversation", "conversation_id", default=None)
+def audit_verify(conversation_id: str | None) -> None:
+    """Re-hash the audit chain and report the first broken link, if any."""
+    from sqlmodel import Session
+
+    from agent.audit.log import verify_chain
+    from agent.runtime import database_engine
+
+    engine = database_engine(_settings())
+    with Session(engine) as session:
+        report = verify_chain(session, conversation_id)
+    if report.ok:
+        click.echo(f"audit chain OK ({report.events_checked} events checked)")
+    else:
+        click.echo(f"audit chain BROKEN at event {report.first_bad_id}: {report.problem}")
+        sys.exit(1)
+
+
+@main.command("adversarial")
+@click.option("--json", "json_file", type=click.Path(path_type=Path), default=None)
+def adversarial(json_file: Path | None) -> None:
+    """Run the adversarial suite end to end: leaks and ledger writes must both be zero."""
+    from agent.evaluation.adversarial import run_adversarial
+
+    result = run_adversarial(_settings(), echo=click.echo)
+    if json_file:
+        json_file.write_text(json.dumps(result, indent=2))
+    if result["leaks"] or result["ledger_writes"]:
+        sys.exit(1)
+
+
+def _today() -> date:
+    return date.today()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""Conversations: the handoff state machine, transcript, and the turn service."""

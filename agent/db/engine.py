@@ -1,0 +1,63 @@
+"""Engines and sessions for SQLite (embedded default, tests) and PostgreSQL (scale)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session, SQLModel, create_engine
+
+
+def create_db_engine(url: str, *, echo: bool = False) -> Engine:
+    """An engine for ``url``; in-memory SQLite shares one connection (``StaticPool``)."""
+    if url.startswith("sqlite"):
+        kwargs: dict = {"connect_args": {"check_same_thread": False}}
+        memory = url in ("sqlite://", "sqlite:///:memory:")
+        if memory:
+            kwargs["poolclass"] = StaticPool
+        else:
+            db_path = url.split("///", 1)[-1]
+            Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, echo=echo, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def import_all_models() -> None:
+    """Register every table on ``SQLModel.metadata`` (ledger, conversations, audit, staff)."""
+    import agent.audit.models  # noqa: F401
+    import agent.conversation.models  # noqa: F401
+    import agent.ledger.models  # noqa: F401
+
+
+def create_schema(engine: Engine) -> None:
+    """Create all tables directly (tests, evaluation). Deployed databases use Alembic."""
+    import_all_models()
+    SQLModel.metadata.create_all(engine)
+
+
+def clear_all_tables(engine: Engine) -> None:
+    """Empty every table (a fresh database without paying for a new schema)."""
+    import_all_models()
+    with engine.begin() as connection:
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+def session_factory(engine: Engine) -> Callable[[], Session]:
+    def make() -> Session:
+        return Session(engine, expire_on_commit=False)
+
+    return make

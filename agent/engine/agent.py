@@ -1,0 +1,105 @@
+"""One agent loop for every conversation: ``create_agent`` with the servicing tools and
+middleware; the model is the offline engine or an OpenAI-compatible LLM (with the
+offline engine as its fallback)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from langchain.agents import create_agent
+from langchain.agents.middleware import ModelCallLimitMiddleware, ToolCallLimitMiddleware
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+
+from agent.engine.middleware import (
+    LoggedModelFallback,
+    OutputGuardMiddleware,
+    SessionFactsMiddleware,
+)
+from agent.engine.offline.brain import OfflineBrain
+from agent.engine.offline.intents import IntentMatcher
+from agent.engine.offline.model import OfflineServicingModel
+from agent.engine.templates import Templates
+from agent.knowledge.embeddings import Embedder
+from agent.policy.config import PolicyConfig
+from agent.settings import Settings
+from agent.tools.context import ConversationContext
+from agent.tools.registry import servicing_tools
+
+
+@dataclass
+class AgentReply:
+    text: str
+    new_messages: list[BaseMessage] = field(default_factory=list)
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    model: str = "offline"
+
+
+def build_offline_model(embedder: Embedder, prompts_dir: Path,
+                        policy: PolicyConfig) -> OfflineServicingModel:
+    matcher = IntentMatcher(embedder, prompts_dir / "intents.yaml")
+    brain = OfflineBrain(matcher, Templates(prompts_dir / "replies.yaml"), policy)
+    return OfflineServicingModel(brain=brain)
+
+
+def _prohibited_checker() -> Any:
+    try:
+        from agent.guardrails.output_content import check_prohibited
+    except ImportError:  # pragma: no cover - the detector ships with the package
+        return None
+    return check_prohibited
+
+
+class ServicingAgent:
+    def __init__(self, settings: Settings, policy: PolicyConfig, embedder: Embedder,
+                 checkpointer: Any, llm: BaseChatModel | None = None) -> None:
+        prompts = settings.prompts_dir
+        self.templates = Templates(prompts / "replies.yaml")
+        self.offline = build_offline_model(embedder, prompts, policy)
+        self.model_name = "offline"
+        middleware: list[Any] = [
+            ModelCallLimitMiddleware(run_limit=settings.max_model_calls_per_turn,
+                                     exit_behavior="end"),
+            ToolCallLimitMiddleware(run_limit=settings.max_tool_calls_per_turn,
+                                    exit_behavior="continue"),
+            SessionFactsMiddleware((prompts / "system.md").read_text(encoding="utf-8")),
+            OutputGuardMiddleware(self.templates, _prohibited_checker()),
+        ]
+        model: BaseChatModel = self.offline
+        if llm is not None:
+            model = llm
+            self.model_name = getattr(llm, "model_name", None) or "llm"
+            middleware.append(LoggedModelFallback(self.offline))
+        self.graph = create_agent(
+            model,
+            tools=servicing_tools(),
+            middleware=middleware,
+            context_schema=ConversationContext,
+            checkpointer=checkpointer,
+        )
+
+    def run(self, ctx: ConversationContext, messages: list[BaseMessage]) -> AgentReply:
+        config = {"configurable": {"thread_id": ctx.conversation_id}, "recursion_limit": 40}
+        state = self.graph.invoke({"messages": messages}, config=config, context=ctx)
+        all_messages: list[BaseMessage] = state["messages"]
+        last_human = max(i for i, m in enumerate(all_messages) if isinstance(m, HumanMessage))
+        new = all_messages[last_human + 1:]
+        tool_calls = [call for m in new if isinstance(m, AIMessage) for call in m.tool_calls]
+        final = new[-1] if new else None
+        if not isinstance(final, AIMessage) or final.tool_calls or not str(final.content).strip():
+            text = self.templates.render("tool_error")
+            ctx.flags.append(("no_final_reply", "the agent loop ended without a reply"))
+        else:
+            text = _text_of(final)
+        model = "offline-fallback" if ctx.model_events else self.model_name
+        return AgentReply(text=text, new_messages=new, tool_calls=tool_calls, model=model)
+
+
+def _text_of(message: AIMessage) -> str:
+    content = message.content
+    if isinstance(content, list):
+        return " ".join(part.get("text", "") if isinstance(part, dict) else str(part)
+                        for part in content).strip()
+    return str(content).strip()

@@ -1,0 +1,1 @@
+"""Scenario evaluation (``loan-agent eval``), the latency benchmark and the adversarial suite."""

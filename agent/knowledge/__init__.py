@@ -1,0 +1,1 @@
+"""Policy knowledge: local embeddings, ingestion of ``knowledge/`` into Chroma, cited retrieval."""

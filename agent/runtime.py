@@ -1,0 +1,84 @@
+"""Wiring: the heavy, shareable pieces (embeddings, engine, classifier, retriever) built
+once per process, and light conversation services on top of a database and a clock."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from agent.conversation.broker import Broker, broker_from_url
+from agent.conversation.service import ConversationService
+from agent.db.engine import create_db_engine, session_factory
+from agent.engine.agent import ServicingAgent
+from agent.engine.checkpoint import make_checkpointer
+from agent.engine.templates import Templates
+from agent.guardrails.escalation import EscalationClassifier
+from agent.guardrails.input_pipeline import InputGuards
+from agent.knowledge.embeddings import Embedder, embedder_from_settings
+from agent.policy.config import PolicyConfig, load_policy
+from agent.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Engines:
+    settings: Settings
+    policy: PolicyConfig
+    embedder: Embedder
+    agent: ServicingAgent
+    guards: InputGuards
+    templates: Templates
+    retriever: Any | None
+
+
+def build_retriever(settings: Settings, embedder: Embedder, ingest_if_needed: bool) -> Any | None:
+    try:
+        from agent.knowledge.retriever import PolicyRetriever
+    except ImportError:  # pragma: no cover - ships with the package
+        return None
+    if ingest_if_needed:
+        from agent.knowledge.ingest import ingest_from_settings
+
+        ingest_from_settings(settings, embedder=embedder)
+    return PolicyRetriever.from_settings(settings, embedder=embedder)
+
+
+def build_engines(settings: Settings, *, checkpointer: Any | None = None,
+                  llm: Any | None = None, ingest_if_needed: bool = True) -> Engines:
+    policy = load_policy(settings.policy_file)
+    embedder = embedder_from_settings(settings)
+    if llm is None and settings.llm_provider == "openai":
+        from agent.engine.llm import openai_compatible_model
+
+        llm = openai_compatible_model(settings)
+    if checkpointer is None:
+        checkpointer = make_checkpointer(settings.effective_database_url)
+    agent = ServicingAgent(settings, policy, embedder, checkpointer, llm=llm)
+    guards = InputGuards(EscalationClassifier(embedder, policy))
+    retriever = build_retriever(settings, embedder, ingest_if_needed)
+    return Engines(settings, policy, embedder, agent, guards, agent.templates, retriever)
+
+
+def build_service(engines: Engines, db: Engine, *, clock: Callable[[], datetime] | None = None,
+                  broker: Broker | None = None) -> ConversationService:
+    return ConversationService(
+        sessions=session_factory(db),
+        settings=engines.settings,
+        policy=engines.policy,
+        agent=engines.agent,
+        guards=engines.guards,
+        templates=engines.templates,
+        retriever=engines.retriever,
+        broker=broker or broker_from_url(engines.settings.redis_url),
+        clock=clock,
+    )
+
+
+def database_engine(settings: Settings) -> Engine:
+    return create_db_engine(settings.effective_database_url)

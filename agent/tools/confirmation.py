@@ -1,0 +1,26 @@
+"""Is the customer's message a yes? Writes need one, in a turn after the proposal."""
+
+from __future__ import annotations
+
+import re
+
+_YES = re.compile(
+    r"\b(yes|yeah|yea|yep|yup|ya|sure|ok|okay|k|alright|all right|please do|go ahead|do it|"
+    r"set (it|that|this) up|sounds good|confirm(ed)?|correct|that'?s right|right|absolutely|"
+    r"definitely|perfect|great|please|si|sí|affirmative|proceed|let'?s do it|works for me)\b"
+    r"|👍|✅",
+    re.IGNORECASE,
+)
+_NO = re.compile(
+    r"\b(no|nope|nah|don'?t|do not|not|cancel|stop|never ?mind|wait|hold on|wrong|"
+    r"incorrect|change|instead|actually)\b",
+    re.IGNORECASE,
+)
+
+
+def is_affirmative(text: str) -> bool:
+    return bool(_YES.search(text)) and not _NO.search(text)
+
+
+def is_negative(text: str) -> bool:
+    return bool(_NO.search(text)) and not _YES.search(text)

@@ -1,0 +1,53 @@
+"""The per-conversation context handed to every tool (never trusted from the model)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from agent.policy.config import PolicyConfig
+
+
+@dataclass
+class EscalationRequest:
+    reason: str
+    priority: str
+    summary: str
+    evidence: list[str] = field(default_factory=list)
+    source: str = "tool"  # tool | classifier | guardrail
+
+
+@dataclass
+class ConversationContext:
+    conversation_id: str
+    session: Session
+    policy: PolicyConfig
+    now: datetime  # timezone-aware, in the customer's time zone
+    customer_id: str | None = None  # the session's customer (verified or not)
+    claimed_customer_id: str | None = None  # identified by loan number/phone, unverified
+    verified: bool = False
+    failed_verifications: int = 0
+    verification_locked: bool = False
+    turn: int = 0
+    customer_text: str = ""
+    language: str = "en"
+    dialogue: dict[str, Any] = field(default_factory=dict)  # persisted between turns
+    retriever: Any | None = None
+    audit: Callable[[str, dict[str, Any]], None] = lambda kind, payload: None
+    escalation: EscalationRequest | None = None
+    actions: list[str] = field(default_factory=list)  # what the assistant did, for handoffs
+    flags: list[tuple[str, str]] = field(default_factory=list)  # (kind, detail) for supervisors
+    model_events: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def today(self) -> date:
+        return self.now.date()
+
+    @property
+    def subject_customer_id(self) -> str | None:
+        """Whose identity verification is about: the session's customer or the claimed one."""
+        return self.customer_id or self.claimed_customer_id

@@ -1,0 +1,88 @@
+"""FastAPI dependencies, as ``Annotated`` aliases the routes use in their signatures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from sqlmodel import Session
+
+from agent.conversation.models import StaffUser
+from agent.conversation.service import ConversationService
+from agent.settings import Settings
+from web.auth import CSRF_HEADER, STAFF_COOKIE, StaffSession, TokenError, csrf_matches
+from web.auth import read_staff_session as _read_staff_session
+from web.state import WebContext
+
+
+def get_context(request: Request) -> WebContext:
+    return request.app.state.web
+
+
+ContextDep = Annotated[WebContext, Depends(get_context)]
+
+
+def get_settings_dep(ctx: ContextDep) -> Settings:
+    return ctx.settings
+
+
+def get_service(ctx: ContextDep) -> ConversationService:
+    return ctx.service
+
+
+def get_session(ctx: ContextDep) -> Iterator[Session]:
+    with ctx.sessions() as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+ServiceDep = Annotated[ConversationService, Depends(get_service)]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def read_staff_cookie(ctx: WebContext, cookie: str | None) -> StaffSession | None:
+    if not cookie:
+        return None
+    try:
+        return _read_staff_session(ctx.secret, cookie, ctx.limits.staff_session_seconds)
+    except TokenError:
+        return None
+
+
+def get_staff_session(request: Request, ctx: ContextDep) -> StaffSession:
+    staff_session = read_staff_cookie(ctx, request.cookies.get(STAFF_COOKIE))
+    if staff_session is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "log in first")
+    return staff_session
+
+
+StaffSessionDep = Annotated[StaffSession, Depends(get_staff_session)]
+
+
+def get_current_staff(staff_session: StaffSessionDep, session: SessionDep) -> StaffUser:
+    user = session.get(StaffUser, staff_session.staff_id)
+    if user is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "log in first")
+    return user
+
+
+CurrentStaff = Annotated[StaffUser, Depends(get_current_staff)]
+
+
+def get_current_supervisor(user: CurrentStaff) -> StaffUser:
+    if user.role != "supervisor":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "supervisors only")
+    return user
+
+
+CurrentSupervisor = Annotated[StaffUser, Depends(get_current_supervisor)]
+
+
+def require_csrf(request: Request, staff_session: StaffSessionDep) -> None:
+    """State-changing staff requests echo the session's CSRF token in a header."""
+    if not csrf_matches(staff_session, request.headers.get(CSRF_HEADER)):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token")
+
+
+CsrfProtected = Depends(require_csrf)

@@ -1,0 +1,70 @@
+"""What the app holds for its lifetime: settings, engines, database, service, limits."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from agent.conversation.broker import Broker
+from agent.conversation.service import ConversationService
+from agent.runtime import Engines, build_service
+from agent.settings import Settings
+from web.config import WebLimits
+from web.ratelimit import RateLimiter
+
+
+class SocketRegistry:
+    """How many customer sockets each conversation has open (a cap against floods)."""
+
+    def __init__(self) -> None:
+        self._open: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def acquire(self, conversation_id: str, limit: int) -> bool:
+        with self._lock:
+            if self._open[conversation_id] >= limit:
+                return False
+            self._open[conversation_id] += 1
+            return True
+
+    def release(self, conversation_id: str) -> None:
+        with self._lock:
+            self._open[conversation_id] -= 1
+            if self._open[conversation_id] <= 0:
+                del self._open[conversation_id]
+
+
+@dataclass
+class WebContext:
+    settings: Settings
+    limits: WebLimits
+    engines: Engines
+    db_engine: Engine
+    service: ConversationService
+    secret: str
+    limiter: RateLimiter
+    sockets: SocketRegistry = field(default_factory=SocketRegistry)
+
+    @property
+    def sessions(self) -> Callable[[], Session]:
+        return self.service.sessions
+
+    def now(self) -> datetime:
+        return self.service.clock()
+
+
+def build_context(settings: Settings, engines: Engines, db_engine: Engine, limits: WebLimits,
+                  clock: Callable[[], datetime] | None = None,
+                  broker: Broker | None = None) -> WebContext:
+    service = build_service(engines, db_engine, clock=clock, broker=broker)
+    return WebContext(
+        settings=settings, limits=limits, engines=engines, db_engine=db_engine, service=service,
+        secret=settings.resolved_secret_key(),
+        limiter=RateLimiter(limits.messages_per_window, limits.window_seconds),
+    )
