@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from sqlmodel import Session
 
 from agent.conversation.models import StaffUser
@@ -13,6 +13,7 @@ from agent.conversation.service import ConversationService
 from agent.settings import Settings
 from web.auth import CSRF_HEADER, STAFF_COOKIE, StaffSession, TokenError, csrf_matches
 from web.auth import read_staff_session as _read_staff_session
+from web.errors import ApiError
 from web.state import WebContext
 
 
@@ -53,7 +54,7 @@ def read_staff_cookie(ctx: WebContext, cookie: str | None) -> StaffSession | Non
 def get_staff_session(request: Request, ctx: ContextDep) -> StaffSession:
     staff_session = read_staff_cookie(ctx, request.cookies.get(STAFF_COOKIE))
     if staff_session is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "log in first")
+        raise ApiError(401, "not_authenticated", "log in first")
     return staff_session
 
 
@@ -63,7 +64,7 @@ StaffSessionDep = Annotated[StaffSession, Depends(get_staff_session)]
 def get_current_staff(staff_session: StaffSessionDep, session: SessionDep) -> StaffUser:
     user = session.get(StaffUser, staff_session.staff_id)
     if user is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "log in first")
+        raise ApiError(401, "not_authenticated", "log in first")
     return user
 
 
@@ -72,7 +73,7 @@ CurrentStaff = Annotated[StaffUser, Depends(get_current_staff)]
 
 def get_current_supervisor(user: CurrentStaff) -> StaffUser:
     if user.role != "supervisor":
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "supervisors only")
+        raise ApiError(403, "forbidden", "supervisors only")
     return user
 
 
@@ -82,7 +83,7 @@ CurrentSupervisor = Annotated[StaffUser, Depends(get_current_supervisor)]
 def require_csrf(request: Request, staff_session: StaffSessionDep) -> None:
     """State-changing staff requests echo the session's CSRF token in a header."""
     if not csrf_matches(staff_session, request.headers.get(CSRF_HEADER)):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token")
+        raise ApiError(403, "csrf_failed", "missing or wrong CSRF token")
 
 
 CsrfProtected = Depends(require_csrf)

@@ -20,11 +20,13 @@ from agent.knowledge.chunking import embedding_text
 from agent.knowledge.embeddings import Embedder, embedder_from_settings
 from agent.knowledge.store import client_from_settings, open_collection
 
-# Cosine similarity (all-MiniLM-L6-v2) under which the best hit is "no policy found".
-# Chosen on tests/knowledge/retrieval_questions.yaml: every in-scope question's best
-# hit scores above it and the off-topic questions score below it (see
-# tests/knowledge/test_retrieval_quality.py). Another embedder needs its own value.
-DEFAULT_MIN_SCORE = 0.35
+# Cosine similarity (all-MiniLM-L6-v2) under which the best hit means "no policy found".
+# Chosen on tests/knowledge/retrieval_questions.yaml: at 0.30 about 96% of the labelled
+# customer questions are found and 9 of the 10 off-topic ones are rejected (the one
+# that passes, "what time does the grocery store close", lands on our opening hours).
+# tests/knowledge/test_retrieval_quality.py keeps both rates. Another embedder needs
+# its own value.
+DEFAULT_MIN_SCORE = 0.30
 MAX_K = 20
 
 

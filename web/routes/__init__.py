@@ -1,0 +1,1 @@
+"""HTTP and websocket routes: thin; the work is in the service and web/views."""

@@ -1,0 +1,135 @@
+"""Staff API: log in and out, the queue, a conversation, and the agent's actions.
+
+Sync handlers: FastAPI runs them in its threadpool, so blocking service and database
+calls never stall the event loop. State-changing requests need the CSRF header.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+
+from agent.conversation.models import StaffUser
+from agent.conversation.staff import authenticate
+from web.auth import STAFF_COOKIE, mint_staff_session
+from web.deps import (
+    ContextDep,
+    CsrfProtected,
+    CurrentStaff,
+    ServiceDep,
+    SessionDep,
+    StaffSessionDep,
+)
+from web.errors import ApiError
+from web.state import WebContext
+from web.views.conversations import conversation_detail
+from web.views.queue import console_queue
+
+router = APIRouter(prefix="/api/staff", tags=["staff"])
+
+DISPOSITIONS = ("resolved", "promise_to_pay", "payment_arranged", "hardship_plan_referred",
+                "dispute_opened", "fraud_referred", "legal_referred", "callback_scheduled",
+                "customer_left", "other")
+
+
+class LoginIn(BaseModel):
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class MessageIn(BaseModel):
+    text: str = Field(min_length=1, max_length=8000)
+    ai_drafted: bool = False
+
+
+class CloseIn(BaseModel):
+    disposition: str = Field(min_length=1, max_length=200)
+
+
+def staff_public(user: StaffUser) -> dict[str, Any]:
+    return {"id": user.id, "username": user.username, "display_name": user.display_name,
+            "role": user.role}
+
+
+def _set_session_cookie(response: Response, request: Request, ctx: WebContext,
+                        token: str) -> None:
+    secure = request.url.scheme == "https" or ctx.settings.environment == "production"
+    response.set_cookie(STAFF_COOKIE, token, max_age=ctx.limits.staff_session_seconds,
+                        httponly=True, samesite="strict", secure=secure, path="/")
+
+
+@router.post("/login")
+def login(body: LoginIn, request: Request, response: Response, ctx: ContextDep,
+          session: SessionDep) -> dict[str, Any]:
+    result = authenticate(session, body.username, body.password, ctx.now())
+    if result.user is None or result.user.id is None:
+        error = result.error or "invalid username or password"
+        if "locked" in error:
+            raise ApiError(423, "account_locked", error)
+        raise ApiError(401, "login_failed", error)
+    token, staff_session = mint_staff_session(ctx.secret, result.user.id)
+    _set_session_cookie(response, request, ctx, token)
+    ctx.service.mark_staff_online(result.user.id)
+    return {"staff": staff_public(result.user), "csrf": staff_session.csrf}
+
+
+@router.post("/logout", dependencies=[CsrfProtected])
+def logout(response: Response) -> dict[str, bool]:
+    response.delete_cookie(STAFF_COOKIE, path="/", httponly=True, samesite="strict")
+    return {"ok": True}
+
+
+@router.get("/me")
+def me(user: CurrentStaff, staff_session: StaffSessionDep) -> dict[str, Any]:
+    return {"staff": staff_public(user), "csrf": staff_session.csrf,
+            "dispositions": list(DISPOSITIONS)}
+
+
+@router.get("/queue")
+def queue(user: CurrentStaff, ctx: ContextDep) -> dict[str, Any]:
+    return console_queue(ctx, user)
+
+
+@router.get("/conversations/{conversation_id}")
+def conversation(conversation_id: str, _: CurrentStaff, ctx: ContextDep,
+                 session: SessionDep) -> dict[str, Any]:
+    detail = conversation_detail(session, conversation_id, ctx.engines.policy, ctx.now())
+    if detail is None:
+        raise ApiError(404, "unknown_conversation", "no such conversation")
+    return detail
+
+
+@router.post("/conversations/{conversation_id}/claim", dependencies=[CsrfProtected])
+def claim(conversation_id: str, user: CurrentStaff, service: ServiceDep, ctx: ContextDep,
+          session: SessionDep) -> dict[str, Any]:
+    service.claim(conversation_id, user)
+    detail = conversation_detail(session, conversation_id, ctx.engines.policy, ctx.now())
+    assert detail is not None
+    return detail
+
+
+@router.get("/conversations/{conversation_id}/suggestions")
+def suggestions(conversation_id: str, _: CurrentStaff, service: ServiceDep) -> dict[str, Any]:
+    return {"suggestions": service.suggestions(conversation_id)}
+
+
+@router.post("/conversations/{conversation_id}/messages", dependencies=[CsrfProtected])
+def send_message(conversation_id: str, body: MessageIn, user: CurrentStaff,
+                 service: ServiceDep) -> dict[str, Any]:
+    return {"message": service.staff_message(conversation_id, user, body.text,
+                                             ai_drafted=body.ai_drafted).as_dict()}
+
+
+@router.post("/conversations/{conversation_id}/handback", dependencies=[CsrfProtected])
+def hand_back(conversation_id: str, user: CurrentStaff, service: ServiceDep) -> dict[str, Any]:
+    conv = service.hand_back(conversation_id, user)
+    return {"conversation_id": conv.id, "state": conv.state}
+
+
+@router.post("/conversations/{conversation_id}/close", dependencies=[CsrfProtected])
+def close(conversation_id: str, body: CloseIn, user: CurrentStaff,
+          service: ServiceDep) -> dict[str, Any]:
+    conv = service.close(conversation_id, user, body.disposition.strip())
+    return {"conversation_id": conv.id, "state": conv.state, "disposition": conv.disposition}

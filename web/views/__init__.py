@@ -1,0 +1,1 @@
+"""Read models for the staff pages: plain dicts built from the core's tables."""

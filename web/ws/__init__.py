@@ -1,0 +1,1 @@
+"""The two sockets: the customer's chat (``/ws/chat``) and the staff console (``/ws/console``)."""

@@ -1,0 +1,319 @@
+"""The customer's chat socket: hello → welcome → acknowledged messages, live events, resume.
+
+See web/PROTOCOL.md. Blocking service calls run in the threadpool; the broker's events
+only wake the transcript cursor, which reads the database (exactly-once delivery).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from starlette.websockets import WebSocket
+
+from agent.conversation.models import Conversation
+from agent.conversation.service import ConversationError
+from agent.conversation.state import ConversationState
+from web.auth import TokenError, mint_resume_token, read_customer_token, read_resume_token
+from web.state import WebContext
+from web.views.queue import queue_status
+from web.ws import protocol as p
+from web.ws.connection import Connection, Disconnected
+from web.ws.delivery import TranscriptCursor, last_seq
+
+log = logging.getLogger(__name__)
+
+CLOSE_POLICY = 1008  # protocol misuse
+CLOSE_UNAUTHORIZED = 4401  # bad or expired sign-in token
+MAX_BAD_FRAMES = 20
+CUSTOMER_ENDED = "ended_by_customer"
+
+
+@dataclass
+class Opened:
+    conversation: Conversation
+    customer_id: str | None
+    resumed: bool
+    resume_problem: str | None
+    last_seq: int = 0  # what the client has already seen (only when resumed)
+
+
+class HelloRefused(Exception):
+    def __init__(self, code: str, message: str, close_code: int) -> None:
+        super().__init__(message)
+        self.code, self.close_code = code, close_code
+
+
+def open_conversation(ctx: WebContext, hello: p.Hello) -> Opened:
+    """Resume the conversation the hello names, or start one (blocking)."""
+    customer_id = None
+    if hello.token:
+        try:
+            customer_id = read_customer_token(ctx.secret, hello.token,
+                                              ctx.settings.token_ttl_seconds)
+        except TokenError as exc:
+            raise HelloRefused(exc.code, f"{exc} — sign in on the lender's site again",
+                               CLOSE_UNAUTHORIZED) from exc
+    problem = None
+    if hello.resume:
+        try:
+            grant = read_resume_token(ctx.secret, hello.resume, ctx.limits.resume_ttl_seconds)
+            if customer_id is not None and grant.customer_id != customer_id:
+                raise TokenError("resume_rejected", "the conversation belongs to another session")
+            conv = ctx.service.get(grant.conversation_id)
+            return Opened(conv, grant.customer_id, True, None, hello.last_seq)
+        except TokenError as exc:
+            problem = str(exc)
+        except ConversationError as exc:
+            problem = str(exc)
+    try:
+        conv = ctx.service.start(channel="widget", customer_id=customer_id,
+                                 verified=customer_id is not None)
+    except ConversationError as exc:
+        raise HelloRefused(exc.code, str(exc), CLOSE_UNAUTHORIZED) from exc
+    return Opened(conv, customer_id, False, problem)
+
+
+async def serve_customer(websocket: WebSocket, ctx: WebContext) -> None:
+    await websocket.accept()
+    conn = Connection(websocket)
+    try:
+        opened = await _hello(conn, ctx)
+        if opened is None:
+            return
+        conv_id = opened.conversation.id
+        if not ctx.sockets.acquire(conv_id, ctx.limits.sockets_per_conversation):
+            await conn.send(p.error("too_many_connections",
+                                    "this conversation is open in too many places"))
+            await conn.close(CLOSE_POLICY, "too many connections")
+            return
+        try:
+            await CustomerSession(conn, ctx, opened).run()
+        finally:
+            ctx.sockets.release(conv_id)
+    except Disconnected:
+        return
+
+
+async def _hello(conn: Connection, ctx: WebContext) -> Opened | None:
+    try:
+        raw = await asyncio.wait_for(conn.receive(), ctx.limits.hello_timeout_seconds)
+    except TimeoutError:
+        await conn.send(p.error("hello_timeout", "send a hello frame first"))
+        await conn.close(CLOSE_POLICY, "hello timeout")
+        return None
+    try:
+        frame = p.parse(raw, ctx.limits.max_frame_bytes)
+    except p.FrameError as exc:
+        await conn.send(exc.frame())
+        await conn.close(CLOSE_POLICY, exc.code)
+        return None
+    if not isinstance(frame, p.Hello):
+        await conn.send(p.error("hello_required", "the first frame must be a hello"))
+        await conn.close(CLOSE_POLICY, "hello required")
+        return None
+    if frame.v != p.PROTOCOL_VERSION:
+        await conn.send(p.error("unsupported_version",
+                                f"this server speaks protocol version {p.PROTOCOL_VERSION}"))
+        await conn.close(CLOSE_POLICY, "unsupported version")
+        return None
+    try:
+        opened = await run_in_threadpool(open_conversation, ctx, frame)
+    except HelloRefused as exc:
+        await conn.send(p.error(exc.code, str(exc)))
+        await conn.close(exc.close_code, exc.code)
+        return None
+    if opened.resume_problem:
+        await conn.send(p.error("resume_rejected", f"{opened.resume_problem}; a new "
+                                "conversation was started", fatal=False))
+    return opened
+
+
+class CustomerSession:
+    def __init__(self, conn: Connection, ctx: WebContext, opened: Opened) -> None:
+        self.conn = conn
+        self.ctx = ctx
+        self.opened = opened
+        self.conv_id = opened.conversation.id
+        self.state = opened.conversation.state
+        self._ready = asyncio.Event()
+        self._last_queue: dict[str, Any] | None = None
+        self.cursor: TranscriptCursor | None = None
+
+    async def run(self) -> None:
+        current = await run_in_threadpool(last_seq, self.ctx, self.conv_id)
+        self.cursor = TranscriptCursor(self.ctx, self.conv_id, min(self.opened.last_seq, current),
+                                       self.conn.send)
+        subscribed = asyncio.Event()
+        tasks = [asyncio.create_task(self._pump(subscribed)),
+                 asyncio.create_task(self._queue_ticker())]
+        try:
+            await subscribed.wait()
+            conv = self.opened.conversation
+            await self.conn.send({
+                "type": "welcome", "v": p.PROTOCOL_VERSION, "conversation_id": self.conv_id,
+                "resume": mint_resume_token(self.ctx.secret, self.conv_id,
+                                            self.opened.customer_id),
+                "resumed": self.opened.resumed, "state": conv.state, "verified": conv.verified,
+                "rating": conv.rating, "last_seq": current,
+                "max_message_chars": self.ctx.settings.max_message_chars,
+            })
+            await self.cursor.flush()
+            await self._send_queue_status()
+            self._ready.set()
+            await self._receive_loop()
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    # --- events from the conversation -----------------------------------------------------
+
+    async def _pump(self, subscribed: asyncio.Event) -> None:
+        async with self.ctx.service.broker.subscribe(f"conversation:{self.conv_id}") as events:
+            subscribed.set()
+            async for event in events:
+                await self._ready.wait()
+                await self._on_event(event)
+
+    async def _on_event(self, event: dict[str, Any]) -> None:
+        assert self.cursor is not None
+        kind = event.get("type")
+        if kind == "message":
+            await self.cursor.notify(int(event.get("message", {}).get("seq", 0)) or None)
+        elif kind == "state":
+            self.state = str(event.get("state"))
+            await self.cursor.flush()  # the notice that goes with the change comes first
+            await self.conn.send({"type": "state", "state": self.state,
+                                  "reason": event.get("reason")})
+            self._last_queue = None
+            await self._send_queue_status()
+        elif kind == "activity" and event.get("kind") == "typing":
+            await self.conn.send({"type": "typing", "on": True, "who": "agent",
+                                  "author": event.get("author")})
+
+    async def _send_queue_status(self) -> None:
+        if self.state != ConversationState.QUEUED:
+            return
+        status = await run_in_threadpool(queue_status, self.ctx, self.conv_id)
+        if status is not None and status != self._last_queue:
+            self._last_queue = status
+            await self.conn.send(status)
+
+    async def _queue_ticker(self) -> None:
+        await self._ready.wait()
+        while True:
+            await asyncio.sleep(self.ctx.limits.queue_refresh_seconds)
+            await self._send_queue_status()
+
+    # --- frames from the customer -----------------------------------------------------------
+
+    async def _receive_loop(self) -> None:
+        bad_frames = 0
+        while True:
+            raw = await self.conn.receive()
+            try:
+                frame = p.parse(raw, self.ctx.limits.max_frame_bytes)
+            except p.FrameError as exc:
+                bad_frames += 1
+                await self.conn.send(exc.frame())
+                if bad_frames >= MAX_BAD_FRAMES:
+                    await self.conn.close(CLOSE_POLICY, "too many bad frames")
+                    return
+                continue
+            if isinstance(frame, p.Ping):
+                await self.conn.send({"type": "pong"})
+                continue
+            if isinstance(frame, p.Hello):
+                await self.conn.send(p.error("already_started", "hello is only the first frame"))
+                continue
+            client_id = getattr(frame, "id", None)
+            retry_after = self.ctx.limiter.hit(self.conv_id)
+            if retry_after:
+                await self.conn.send(p.error(
+                    "rate_limited", "you're sending messages too quickly; wait a moment",
+                    client_id, retry_after=round(retry_after, 1)))
+                continue
+            try:
+                await self._handle(frame)
+            except ConversationError as exc:
+                await self.conn.send(p.error(exc.code, str(exc), client_id))
+            except Disconnected:
+                raise
+            except Exception:  # a core failure must not take the socket (or server) down
+                log.exception("chat frame failed (conversation %s)", self.conv_id)
+                await self.conn.send(p.error("internal_error",
+                                             "something went wrong; please try again", client_id))
+
+    async def _handle(self, frame: BaseModel) -> None:
+        if isinstance(frame, p.ChatMessage):
+            await self._message(frame)
+        elif isinstance(frame, p.RequestHuman):
+            await self._request_human(frame)
+        elif isinstance(frame, p.End):
+            await self._end(frame)
+        elif isinstance(frame, p.Rate):
+            await self._rate(frame)
+
+    async def _current(self) -> Conversation:
+        conv = await run_in_threadpool(self.ctx.service.get, self.conv_id)
+        self.state = conv.state
+        return conv
+
+    async def _ack(self, client_id: str, seq: int | None, duplicate: bool = False) -> None:
+        await self.conn.send({"type": "ack", "id": client_id, "seq": seq, "duplicate": duplicate})
+
+    async def _message(self, frame: p.ChatMessage) -> None:
+        assert self.cursor is not None
+        conv = await self._current()
+        ai_turn = conv.state == ConversationState.AI
+        if ai_turn:
+            await self.conn.send({"type": "typing", "on": True, "who": "assistant"})
+        try:
+            outcome = await run_in_threadpool(self.ctx.service.customer_message, self.conv_id,
+                                              frame.text, frame.id)
+            await self._ack(frame.id, outcome.customer_seq, outcome.duplicate)
+            await self.cursor.flush()
+        finally:
+            if ai_turn:
+                await self.conn.send({"type": "typing", "on": False, "who": "assistant"})
+
+    async def _request_human(self, frame: p.RequestHuman) -> None:
+        assert self.cursor is not None
+        conv = await self._current()
+        if conv.state in (ConversationState.QUEUED, ConversationState.HUMAN):
+            await self._ack(frame.id, None, duplicate=True)  # already waiting or with a person
+            return
+        if conv.state == ConversationState.CLOSED:
+            raise ConversationError("conversation_closed", "this conversation is closed")
+        await self.conn.send({"type": "typing", "on": True, "who": "assistant"})
+        try:
+            outcome = await run_in_threadpool(self.ctx.service.request_human, self.conv_id)
+            await self._ack(frame.id, outcome.customer_seq)
+            await self.cursor.flush()
+        finally:
+            await self.conn.send({"type": "typing", "on": False, "who": "assistant"})
+
+    async def _end(self, frame: p.End) -> None:
+        assert self.cursor is not None
+        conv = await self._current()
+        if conv.state == ConversationState.CLOSED:
+            await self._ack(frame.id, None, duplicate=True)
+            return
+        await run_in_threadpool(self.ctx.service.close, self.conv_id, None, CUSTOMER_ENDED)
+        await self._ack(frame.id, None)
+        await self.cursor.flush()
+
+    async def _rate(self, frame: p.Rate) -> None:
+        conv = await self._current()
+        if conv.state != ConversationState.CLOSED:
+            raise ConversationError("not_closed", "you can rate the conversation once it ends")
+        await run_in_threadpool(self.ctx.service.rate, self.conv_id, frame.rating, frame.comment)
+        await self._ack(frame.id, None)
