@@ -423,8 +423,12 @@ class ConversationService:
         return self.customer_message(conversation_id, "I would like to talk to a person, please.")
 
     def claim(self, conversation_id: str, staff: StaffUser) -> Conversation:
-        """Atomic: exactly one agent can move a queued conversation to 'human'."""
-        with self.sessions() as session:
+        """Atomic: exactly one agent can move a queued conversation to 'human'.
+
+        The conditional UPDATE decides between server instances; the lock orders claims
+        inside one process.
+        """
+        with self._locks[conversation_id], self.sessions() as session:
             result = session.exec(
                 update(Conversation)
                 .where(col(Conversation.id) == conversation_id,

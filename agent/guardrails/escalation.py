@@ -4,13 +4,15 @@ A hybrid of two deterministic steps, both driven by data in ``prompts/escalation
 
 1. a high-precision regular-expression lexicon (``lexicon.yaml``) over the normalised
    message (contractions expanded, known typos of key words corrected);
-2. nearest neighbours in sentence-embedding space against example utterances per
-   reason and against non-escalating look-alikes (``exemplars.yaml``): a reason is
-   proposed when its best exemplars are close enough *and* closer than the best
-   non-escalating ones. Long messages are also split into sentences, so one line of
-   a pasted letter can carry the reason.
+2. a small softmax-regression probe over sentence embeddings, trained at construction
+   on example utterances per reason and on non-escalating look-alikes
+   (``exemplars.yaml``); it proposes a reason when its probability is high enough and
+   the message is not a near-copy of a routine example. Long messages are also split
+   into sentences, so one line of a pasted letter can carry the reason.
 
-The message is embedded once (plus its sentences when it is long), in one call.
+The lexicon is precise and explains itself; the probe catches wordings the lexicon
+does not know. The message is embedded once (plus its sentences when it is long), in
+one call; the probe is a single matrix product.
 
 ``verification_failed`` is never produced here: it comes from the tools.
 """
@@ -18,6 +20,7 @@ The message is embedded once (plus its sentences when it is long), in one call.
 from __future__ import annotations
 
 import re
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -82,27 +85,83 @@ class _Group:
 class _Hit:
     reason: EscalationReason
     tag: str
-    source: str  # "lexicon" or "neighbours"
+    source: str  # "lexicon" or "model"
     score: float
     detail: str
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Nearest-neighbour acceptance, tuned by leave-one-out over the exemplars.
+    """Acceptance of the embedding model's vote (chosen by 5-fold cross-validation over
+    the exemplars and checked on the labelled set; see tests/guardrails/README.md).
 
-    ``min_similarity``: cosine similarity of the best exemplar of the reason;
-    ``margin``: how much closer than the best non-escalating exemplar;
-    ``sentence_*``: the same for single sentences of a long message (stricter: a letter
-    has many sentences, each a chance of a false match);
-    ``corroborate``: a neighbour vote is added to lexicon hits only above this.
+    ``min_probability``: the model's probability of its best reason for a whole message;
+    ``sentence_min_probability``: the same for one sentence of a long message (stricter:
+    a letter has many sentences, each a chance of a false match);
+    ``corroborate``: a model vote is added to lexicon hits only at or above this;
+    ``routine_similarity``: a message this close to a non-escalating exemplar is not
+    escalated by the model (the lexicon still applies).
     """
 
-    min_similarity: float = 0.62
-    margin: float = 0.06
-    sentence_min_similarity: float = 0.68
-    sentence_margin: float = 0.08
-    corroborate: float = 0.78
+    min_probability: float = 0.55
+    sentence_min_probability: float = 0.7
+    corroborate: float = 0.85
+    routine_similarity: float = 0.9
+
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    """A softmax-regression probe over the sentence embeddings, trained on the exemplars
+    at construction (deterministic: zero start, full-batch gradient descent)."""
+
+    l2: float = 1e-4
+    iterations: int = 300
+    learning_rate: float = 1.0
+    momentum: float = 0.9
+
+
+def train_probe(
+    features: np.ndarray, targets: np.ndarray, classes: int, settings: ProbeSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weights and biases of a class-balanced multinomial logistic regression."""
+    with _single_thread_blas():
+        return _train_probe(features.astype(np.float64), targets, classes, settings)
+
+
+def _single_thread_blas() -> AbstractContextManager[object]:
+    """Small matrices: BLAS threads only add contention (17x slower on a busy machine)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - installed with scikit-learn
+        return nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _train_probe(
+    features: np.ndarray, targets: np.ndarray, classes: int, settings: ProbeSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    count, dimension = features.shape
+    weights = np.zeros((dimension, classes))
+    biases = np.zeros(classes)
+    velocity_w = np.zeros_like(weights)
+    velocity_b = np.zeros_like(biases)
+    one_hot = np.eye(classes)[targets]
+    frequency = np.bincount(targets, minlength=classes).astype(np.float64)
+    sample_weight = (count / (classes * np.maximum(frequency, 1.0)))[targets][:, None]
+    for _ in range(settings.iterations):
+        probabilities = softmax(features @ weights + biases)
+        gradient = (probabilities - one_hot) * sample_weight / count
+        velocity_w = settings.momentum * velocity_w + features.T @ gradient + settings.l2 * weights
+        velocity_b = settings.momentum * velocity_b + gradient.sum(axis=0)
+        weights -= settings.learning_rate * velocity_w
+        biases -= settings.learning_rate * velocity_b
+    return weights, biases
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exponentials = np.exp(shifted)
+    return exponentials / exponentials.sum(axis=-1, keepdims=True)
 
 
 # --- normalisation ----------------------------------------------------------------
@@ -264,6 +323,7 @@ class EscalationClassifier:
         data_dir: Path | str = DEFAULT_DATA_DIR,
         thresholds: Thresholds | None = None,
         long_message_chars: int = 160,
+        probe: ProbeSettings | None = None,
     ) -> None:
         data_dir = Path(data_dir)
         self._policy = policy
@@ -275,12 +335,19 @@ class EscalationClassifier:
             (g.reason.value, g.tag): g.first_response for g in self._groups if g.first_response
         }
         self.exemplars = load_exemplars(data_dir / "exemplars.yaml")
-        self._labels = np.array([e.label for e in self.exemplars])
-        self._label_names = [r.value for r in PRECEDENCE] + [NONE_LABEL]
-        self._label_masks = {name: self._labels == name for name in self._label_names}
-        self._matrix = (
-            embedder.embed([e.text for e in self.exemplars]) if embedder is not None else None
-        )
+        self.classes: list[str] = [r.value for r in PRECEDENCE] + [NONE_LABEL]
+        self._targets = np.array([self.classes.index(e.label) for e in self.exemplars])
+        self._probe_settings = probe or ProbeSettings()
+        self._matrix: np.ndarray | None = None
+        self._weights: np.ndarray | None = None
+        self._biases: np.ndarray | None = None
+        if embedder is not None:
+            self._matrix = np.asarray(
+                embedder.embed([e.text for e in self.exemplars]), dtype=np.float64
+            )
+            self._weights, self._biases = train_probe(
+                self._matrix, self._targets, len(self.classes), self._probe_settings
+            )
 
     # -- public --
 
@@ -288,7 +355,7 @@ class EscalationClassifier:
         if not text or not text.strip():
             return None
         hits = self.lexicon_hits(text)
-        hits.extend(self._neighbour_hits(text, have_lexicon=bool(hits)))
+        hits.extend(self._model_hits(text, have_lexicon=bool(hits)))
         return self._decide(hits)
 
     def lexicon_hits(self, text: str) -> list[_Hit]:
@@ -312,72 +379,47 @@ class EscalationClassifier:
                     break
         return hits
 
-    def neighbour_scores(self, texts: list[str]) -> list[dict[str, tuple[float, int]]]:
-        """Per text: label -> (best similarity, index of that exemplar)."""
-        if self._embedder is None or self._matrix is None or not texts:
-            return [{} for _ in texts]
-        similarities = self._embedder.embed(texts) @ self._matrix.T
-        return [self._best_by_label(row) for row in similarities]
+    def model_view(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(class probabilities, cosine similarities to every exemplar) per row."""
+        if self._weights is None or self._biases is None or self._matrix is None:
+            raise RuntimeError("the classifier was built without an embedder")
+        vectors = np.asarray(vectors, dtype=np.float64)
+        return softmax(vectors @ self._weights + self._biases), vectors @ self._matrix.T
 
     # -- internals --
 
-    def _best_by_label(
-        self, row: np.ndarray, exclude: int | None = None
-    ) -> dict[str, tuple[float, int]]:
-        if exclude is not None:
-            row = row.copy()
-            row[exclude] = -1.0
-        best: dict[str, tuple[float, int]] = {}
-        for name, mask in self._label_masks.items():
-            if mask.any():
-                masked = np.where(mask, row, -2.0)
-                index = int(masked.argmax())
-                best[name] = (float(masked[index]), index)
-        return best
-
-    def _vote(
-        self, scores: dict[str, tuple[float, int]], min_similarity: float, margin: float
-    ) -> tuple[str, float, int] | None:
-        none_score = scores.get(NONE_LABEL, (-1.0, -1))[0]
-        reasons = [(name, *scores[name]) for name in scores if name != NONE_LABEL]
-        if not reasons:
-            return None
-        name, score, index = max(reasons, key=lambda r: r[1])
-        if score >= min_similarity and score - none_score >= margin:
-            return name, score, index
-        return None
-
-    def _neighbour_hits(self, text: str, *, have_lexicon: bool) -> list[_Hit]:
+    def _model_hits(self, text: str, *, have_lexicon: bool) -> list[_Hit]:
         if self._embedder is None:
             return []
         units = [text.strip()]
         sentences = split_sentences(text) if len(text) > self._long else []
         if len(sentences) > 1:
             units.extend(sentences)
-        all_scores = self.neighbour_scores(units)
+        probabilities, similarities = self.model_view(self._embedder.embed(units))
+        none_mask = self._targets == self.classes.index(NONE_LABEL)
         t = self.thresholds
         hits: list[_Hit] = []
-        for position, scores in enumerate(all_scores):
+        for position, (row, sims) in enumerate(zip(probabilities, similarities, strict=True)):
+            best = int(row.argmax())
+            label = self.classes[best]
+            if label == NONE_LABEL:
+                continue
             whole = position == 0
-            vote = self._vote(
-                scores,
-                t.min_similarity if whole else t.sentence_min_similarity,
-                t.margin if whole else t.sentence_margin,
-            )
-            if vote is None:
+            floor = t.min_probability if whole else t.sentence_min_probability
+            if row[best] < floor or (have_lexicon and row[best] < t.corroborate):
                 continue
-            name, score, index = vote
-            if have_lexicon and score < t.corroborate:
+            if sims[none_mask].max() >= t.routine_similarity:
                 continue
-            exemplar = self.exemplars[index]
+            own = np.where(self._targets == best, sims, -2.0)
+            nearest = self.exemplars[int(own.argmax())]
             where = "message" if whole else f"sentence {units[position][:60]!r}"
             hits.append(
                 _Hit(
-                    EscalationReason(name),
-                    exemplar.tag,
-                    "neighbours",
-                    score,
-                    f"{where} ~ {exemplar.text!r}",
+                    EscalationReason(label),
+                    nearest.tag,
+                    "model",
+                    float(row[best]),
+                    f"{where}; nearest example {nearest.text!r} ({own.max():.2f})",
                 )
             )
         return hits
@@ -421,19 +463,23 @@ class EscalationClassifier:
 
     # -- tuning support --
 
-    def leave_one_out(self, thresholds: Thresholds | None = None) -> list[tuple[str, str | None]]:
-        """(true label, predicted label or None) for every exemplar with itself held out.
+    def cross_validate(
+        self, folds: int = 5, settings: ProbeSettings | None = None
+    ) -> list[tuple[str, np.ndarray]]:
+        """(true label, held-out class probabilities) for every exemplar, k-fold.
 
-        Only the nearest-neighbour step: used to tune ``Thresholds`` without touching
-        the labelled test set.
+        Only the embedding model: used to choose ``Thresholds`` and ``ProbeSettings``
+        without touching the labelled test sets.
         """
         if self._matrix is None:
             return []
-        t = thresholds or self.thresholds
-        similarities = self._matrix @ self._matrix.T
-        results: list[tuple[str, str | None]] = []
-        for index, exemplar in enumerate(self.exemplars):
-            scores = self._best_by_label(similarities[index], exclude=index)
-            vote = self._vote(scores, t.min_similarity, t.margin)
-            results.append((exemplar.label, vote[0] if vote else None))
-        return results
+        settings = settings or self._probe_settings
+        fold_of = np.arange(len(self.exemplars)) % folds
+        probabilities = np.zeros((len(self.exemplars), len(self.classes)))
+        for fold in range(folds):
+            train = fold_of != fold
+            weights, biases = train_probe(
+                self._matrix[train], self._targets[train], len(self.classes), settings
+            )
+            probabilities[~train] = softmax(self._matrix[~train] @ weights + biases)
+        return [(e.label, p) for e, p in zip(self.exemplars, probabilities, strict=True)]

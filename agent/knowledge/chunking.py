@@ -86,9 +86,7 @@ def chunk_document(
             text = _TRAILING_SPACES.sub("\n", piece).strip()
             if not text:
                 continue
-            digest = content_hash(
-                document.doc_id, document.title, document.version, section, text
-            )
+            digest = content_hash(document.doc_id, document.title, document.version, section, text)
             chunk_id = f"{document.doc_id}:{digest}"
             chunks.setdefault(  # the same text twice in one section is kept once
                 chunk_id,

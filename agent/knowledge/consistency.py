@@ -204,7 +204,9 @@ def _quantity(kind: str, match: re.Match[str]) -> Quantity:
         return Quantity("money", _canonical("money", f"{whole}.{cents}"), snippet)
     if kind == "duration":
         unit = match.group(2).lower()
-        return Quantity(unit if unit.endswith("s") else f"{unit}s", str(_number(match.group(1))), snippet)
+        return Quantity(
+            unit if unit.endswith("s") else f"{unit}s", str(_number(match.group(1))), snippet
+        )
     if kind == "times":
         word = match.group(1).lower()
         count = _TIMES_WORDS.get(word) or _number(match.group(2))
@@ -238,9 +240,7 @@ def extract_quantities(text: str, literals: Iterable[str] = ()) -> tuple[list[Qu
     return [q for _, q in sorted(quantities, key=lambda item: item[0])], found_literals
 
 
-def check_documents(
-    documents: Iterable[KnowledgeDocument], policy: PolicyConfig
-) -> list[Drift]:
+def check_documents(documents: Iterable[KnowledgeDocument], policy: PolicyConfig) -> list[Drift]:
     """Every disagreement between the documents and the policy config (empty: none)."""
     facts = policy_facts(policy)
     literals = [f.value for f in facts if f.kind == "text"]
@@ -249,9 +249,7 @@ def check_documents(
     for fact in facts:
         for doc_id in fact.required_in:
             if doc_id not in by_id:
-                drifts.append(
-                    Drift(doc_id, "missing_document", f"no document states {fact.key}")
-                )
+                drifts.append(Drift(doc_id, "missing_document", f"no document states {fact.key}"))
     for doc_id, document in sorted(by_id.items()):
         quantities, found_literals = extract_quantities(
             f"{document.title}\n{document.body}", literals
@@ -260,8 +258,10 @@ def check_documents(
         for fact in facts:
             if doc_id not in fact.required_in:
                 continue
-            present = fact.value in found_literals if fact.kind == "text" else (
-                (fact.kind, fact.value) in stated
+            present = (
+                fact.value in found_literals
+                if fact.kind == "text"
+                else ((fact.kind, fact.value) in stated)
             )
             if not present:
                 drifts.append(

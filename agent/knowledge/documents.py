@@ -154,11 +154,12 @@ def load_documents(directory: Path) -> list[KnowledgeDocument]:
             problems.append(exc)
     seen: dict[str, Path] = {}
     for document in documents:
-        if document.doc_id in seen:
+        first = seen.get(document.doc_id)
+        if first is not None:
             problems.append(
                 KnowledgeDocumentError(
-                    f"{document.path}: id '{document.doc_id}' is also used by {seen[document.doc_id]}",
-                    [document.path, seen[document.doc_id]],
+                    f"{document.path}: id '{document.doc_id}' is also used by {first}",
+                    [document.path, first],
                 )
             )
         else:

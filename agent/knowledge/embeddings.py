@@ -84,7 +84,7 @@ class _SingleTextEncoder:
     sentence, the shape it was traced with.
     """
 
-    def __init__(self, model) -> None:  # noqa: ANN001 - a SentenceTransformer
+    def __init__(self, model) -> None:
         import torch
 
         self._torch = torch
@@ -203,7 +203,9 @@ class LocalMiniLM:
 class OpenAICompatibleEmbedder:
     """Embeddings from any OpenAI-compatible ``/v1/embeddings`` endpoint."""
 
-    def __init__(self, model: str, base_url: str | None, api_key: str | None, dimension: int = 1536):
+    def __init__(
+        self, model: str, base_url: str | None, api_key: str | None, dimension: int = 1536
+    ):
         from openai import OpenAI
 
         self._client = OpenAI(base_url=base_url, api_key=api_key or "not-needed", timeout=20.0)
@@ -243,7 +245,7 @@ def get_embedder(
         return _shared[key]
 
 
-def embedder_from_settings(settings) -> Embedder:  # noqa: ANN001 - avoids importing settings
+def embedder_from_settings(settings) -> Embedder:
     key = settings.embedding_api_key.get_secret_value() if settings.embedding_api_key else None
     return get_embedder(
         settings.embedding_provider,

@@ -78,30 +78,45 @@ class RecallReport:
     recall_at_3: float
     found_in_scope: float  # share of labelled questions with found=True
     rejected_out_of_scope: float  # share of off-topic questions with found=False
+    holdout_recall_at_1: float = 0.0
+    holdout_recall_at_3: float = 0.0
     misses: list[Miss] = field(default_factory=list)
 
 
+def _share(hits: int, total: int) -> float:
+    return hits / total if total else 0.0
+
+
 def evaluate_recall(retriever: PolicyRetriever, question_set: QuestionSet) -> RecallReport:
-    at_1 = at_3 = found = 0
+    """Document-level recall: is the labelled document the first hit / among the top 3?"""
+    at_1 = at_3 = found = held = held_1 = held_3 = 0
     misses: list[Miss] = []
     for item in question_set.questions:
         result = retriever.search(item.question, k=3)
         docs = [hit.doc_id for hit in result.hits]
-        at_1 += bool(docs) and docs[0] == item.doc_id
-        at_3 += item.doc_id in docs
+        first = bool(docs) and docs[0] == item.doc_id
+        top3 = item.doc_id in docs
+        at_1 += first
+        at_3 += top3
         found += result.found
-        if not docs or docs[0] != item.doc_id:
+        if item.holdout:
+            held += 1
+            held_1 += first
+            held_3 += top3
+        if not first:
             misses.append(Miss(item.question, item.doc_id, docs))
     rejected = sum(not retriever.search(q, k=3).found for q in question_set.out_of_scope)
     total = len(question_set.questions)
     return RecallReport(
         total=total,
-        recall_at_1=at_1 / total if total else 0.0,
-        recall_at_3=at_3 / total if total else 0.0,
-        found_in_scope=found / total if total else 0.0,
+        recall_at_1=_share(at_1, total),
+        recall_at_3=_share(at_3, total),
+        found_in_scope=_share(found, total),
         rejected_out_of_scope=(
-            rejected / len(question_set.out_of_scope) if question_set.out_of_scope else 1.0
+            _share(rejected, len(question_set.out_of_scope)) if question_set.out_of_scope else 1.0
         ),
+        holdout_recall_at_1=_share(held_1, held),
+        holdout_recall_at_3=_share(held_3, held),
         misses=misses,
     )
 
@@ -254,6 +269,7 @@ def _environment(embedder: Embedder) -> dict[str, Any]:
 
     return {
         "cpu_count": os.cpu_count(),
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "torch_threads": torch.get_num_threads(),
         "embedder": type(embedder).__name__,
         "fast_single_text_path": bool(getattr(embedder, "fast_single", False)),

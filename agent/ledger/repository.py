@@ -59,14 +59,22 @@ def phone_digits(text: str) -> str:
     return digits[1:] if len(digits) == 11 and digits.startswith("1") else digits
 
 
+def _same_phone(a: str, b: str) -> bool:
+    """Equal digits, or one ends with the other (a local number vs. one with country code)."""
+    if not a or not b:
+        return False
+    short, long_ = sorted((a, b), key=len)
+    return a == b or (len(short) >= 7 and long_.endswith(short))
+
+
 def find_customer_by_phone(session: Session, phone: str) -> Customer | None:
+    """The one customer with this phone number on file (none when ambiguous)."""
     wanted = phone_digits(phone)
     if len(wanted) < 7:
         return None
-    for customer in session.exec(select(Customer).where(col(Customer.phone).is_not(None))):
-        if phone_digits(customer.phone or "") == wanted:
-            return customer
-    return None
+    matches = [c for c in session.exec(select(Customer).where(col(Customer.phone).is_not(None)))
+               if _same_phone(phone_digits(c.phone or ""), wanted)]
+    return matches[0] if len(matches) == 1 else None
 
 
 def installments_of(session: Session, loan_id: str) -> list[Installment]:

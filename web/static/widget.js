@@ -6,6 +6,7 @@
  * data-customer-token is optional (a signed token from the lender's back end for a
  * logged-in customer). Vanilla JS, no build step. Protocol: web/PROTOCOL.md.
  *
+ * Or set window.HarborChatConfig = { customerToken: "…" } before the script runs.
  * JS API: window.HarborChat.open() / .close() / .setCustomerToken(token|null) / .reset()
  */
 (function () {
@@ -21,7 +22,8 @@
   var PONG_TIMEOUT_MS = 10000;
   var NO_RECONNECT = { 1008: true, 4401: true };
 
-  var token = (script && script.getAttribute("data-customer-token")) || null;
+  var token = (script && script.getAttribute("data-customer-token")) ||
+    (window.HarborChatConfig && window.HarborChatConfig.customerToken) || null;
   var ws = null;
   var reconnectDelay = 500;
   var reconnectTimer = null;
