@@ -42,9 +42,13 @@ browser-deps:
 	      || echo "chromium could not be installed: browser tests will be skipped"; \
 	  else echo "chromium missing and not root: browser tests will be skipped"; fi; }
 
+SCENARIO_DIRS := tests/scenarios $(wildcard ../shared/scenarios)
+
 test: install-dev browser-deps
 	$(BIN)/ruff check agent web tests
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
+	$(BIN)/loan-agent eval --strict --quiet $(SCENARIO_DIRS)
 
 lint: install-dev
 	$(BIN)/ruff check agent web tests

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from langchain.agents import create_agent
-from langchain.agents.middleware import ModelCallLimitMiddleware, ToolCallLimitMiddleware
+from langchain.agents.middleware import ToolCallLimitMiddleware
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
@@ -17,6 +17,8 @@ from agent.engine.middleware import (
     LoggedModelFallback,
     OutputGuardMiddleware,
     SessionFactsMiddleware,
+    ToolCallCheckMiddleware,
+    TurnModelCallLimit,
 )
 from agent.engine.offline.brain import OfflineBrain
 from agent.engine.offline.intents import IntentMatcher
@@ -60,12 +62,13 @@ class ServicingAgent:
         self.offline = build_offline_model(embedder, prompts, policy)
         self.model_name = "offline"
         middleware: list[Any] = [
-            ModelCallLimitMiddleware(run_limit=settings.max_model_calls_per_turn,
-                                     exit_behavior="end"),
+            TurnModelCallLimit(settings.max_model_calls_per_turn,
+                               self.templates.render("tool_error")),
             ToolCallLimitMiddleware(run_limit=settings.max_tool_calls_per_turn,
                                     exit_behavior="continue"),
             SessionFactsMiddleware((prompts / "system.md").read_text(encoding="utf-8")),
             OutputGuardMiddleware(self.templates, _prohibited_checker()),
+            ToolCallCheckMiddleware(self.templates.render("tool_error")),
         ]
         model: BaseChatModel = self.offline
         if llm is not None:

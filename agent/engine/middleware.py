@@ -1,6 +1,7 @@
 """Agent middleware: session facts into the prompt, output guardrails, logged fallback.
 
-Order in the agent (outermost first): caps → session facts → output guard → fallback.
+Order in the agent (outermost first): caps → session facts → output guard → tool-call
+check → fallback.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from typing import Any
 
 from langchain.agents.middleware import (
     AgentMiddleware,
+    ModelCallLimitMiddleware,
     ModelFallbackMiddleware,
     ModelRequest,
     ModelResponse,
+    hook_config,
 )
 from langchain_core.messages import AIMessage, SystemMessage, ToolMessage
 
@@ -47,8 +50,10 @@ def _final_message(response: Any) -> AIMessage | None:
     return None
 
 
-def reply_violations(ctx: ConversationContext, history: list[Any], reply: str,
-                     prohibited: Callable[[str], list[Any]] | None) -> list[output_checks.Violation]:
+def reply_violations(
+    ctx: ConversationContext, history: list[Any], reply: str,
+    prohibited: Callable[[str], list[Any]] | None,
+) -> list[output_checks.Violation]:
     evidence = [str(m.content) for m in history if isinstance(m, ToolMessage)]
     policy = ctx.policy
     violations = list(output_checks.check_disclosure_before_verification(reply, ctx.verified,
@@ -102,10 +107,96 @@ class OutputGuardMiddleware(AgentMiddleware):
         return ModelResponse(result=[safe])
 
 
-class LoggedModelFallback(ModelFallbackMiddleware):
-    """LangChain's model fallback, with every switch recorded in the audit trail."""
+class TurnModelCallLimit(ModelCallLimitMiddleware):
+    """LangChain's per-run model call limit, ending the turn with a reply for the customer.
+
+    The stock middleware ends the run with an AI message of its own ("Model call limits
+    exceeded: run limit (6/6)"), which would be the reply the customer sees. This one ends
+    it with ``reply`` instead, and records the event for supervisors.
+    """
+
+    def __init__(self, run_limit: int, reply: str) -> None:
+        super().__init__(run_limit=run_limit, exit_behavior="end")
+        self.reply = reply
+
+    @hook_config(can_jump_to=["end"])
+    def before_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
+        result = super().before_model(state, runtime)
+        if not result or result.get("jump_to") != "end":
+            return result
+        ctx: ConversationContext = runtime.context
+        count = state.get("run_model_call_count", 0)
+        detail = f"the turn reached the limit of {self.run_limit} model calls ({count})"
+        ctx.audit("guardrail", {"stage": "agent_loop", "verdict": "model_call_limit",
+                                "model_calls": count, "limit": self.run_limit})
+        ctx.flags.append(("model_call_limit", detail))
+        log.warning("model call limit reached in conversation %s", ctx.conversation_id)
+        return {**result, "messages": [AIMessage(content=self.reply,
+                                                 additional_kwargs={"limit": "model_calls"})]}
+
+
+class ToolCallCheckMiddleware(AgentMiddleware):
+    """Malformed tool calls from the model (arguments that are not a JSON object, no
+    name...) arrive as ``invalid_tool_calls``: nothing runs them, and an assistant message
+    carrying them would be sent back to the endpoint on the next call without a tool
+    result, which OpenAI-compatible endpoints reject. Regenerate once with the errors; if
+    the model still gets them wrong, drop the broken calls (and answer with a safe reply
+    when nothing else is left), and flag the conversation."""
+
+    def __init__(self, safe_reply: str) -> None:
+        super().__init__()
+        self.safe_reply = safe_reply
 
     def wrap_model_call(self, request: ModelRequest, handler: Callable) -> Any:
+        response = handler(request)
+        message = _final_message(response)
+        if message is None or not message.invalid_tool_calls:
+            return response
+        ctx: ConversationContext = request.runtime.context
+        detail = _invalid_calls_detail(message)
+        ctx.audit("guardrail", {"stage": "tool_call", "verdict": "regenerate",
+                                "invalid_tool_calls": detail})
+        note = SystemMessage(
+            "Your last answer contained tool calls that could not be read: "
+            f"{detail}. Call the tools again with the exact tool names and JSON object "
+            "arguments of their schemas, or answer the customer without a tool."
+        )
+        retry = handler(request.override(messages=[*request.messages, note]))
+        retried = _final_message(retry)
+        if retried is None or not retried.invalid_tool_calls:
+            ctx.audit("guardrail", {"stage": "tool_call", "verdict": "regenerated_ok"})
+            return retry
+        detail = _invalid_calls_detail(retried)
+        ctx.audit("guardrail", {"stage": "tool_call", "verdict": "dropped",
+                                "invalid_tool_calls": detail})
+        ctx.flags.append(("invalid_tool_call", detail))
+        if retried.tool_calls or str(retried.content).strip():
+            cleaned = retried.model_copy(update={"invalid_tool_calls": []})
+        else:
+            cleaned = AIMessage(content=self.safe_reply,
+                                additional_kwargs={"guardrail": "invalid_tool_call"})
+        return ModelResponse(result=[cleaned])
+
+
+def _invalid_calls_detail(message: AIMessage) -> str:
+    return "; ".join(
+        f"{call.get('name') or '(no name)'}: {str(call.get('error') or 'unreadable')[:160]}"
+        for call in message.invalid_tool_calls
+    )[:1000]
+
+
+class LoggedModelFallback(ModelFallbackMiddleware):
+    """LangChain's model fallback, with every switch recorded in the audit trail.
+
+    Once the primary model failed in a turn, the rest of that turn's model calls go
+    straight to the fallback: a slow or broken endpoint costs one timeout per turn, not
+    one per call, and the offline engine finishes the turn it planned.
+    """
+
+    def wrap_model_call(self, request: ModelRequest, handler: Callable) -> Any:
+        ctx: ConversationContext = request.runtime.context
+        if any(e.get("event") == "model_fallback" for e in ctx.model_events):
+            return handler(request.override(model=self.models[0]))
         failures: list[str] = []
 
         def tracking(req: ModelRequest) -> Any:
@@ -117,8 +208,7 @@ class LoggedModelFallback(ModelFallbackMiddleware):
 
         response = super().wrap_model_call(request, tracking)
         if failures:
-            ctx: ConversationContext = request.runtime.context
-            event = {"event": "model_fallback", "errors": failures}
+            event = {"event": "model_fallback", "errors": failures, "scope": "rest_of_turn"}
             ctx.model_events.append(event)
             ctx.audit("model_fallback", event)
             log.warning("model fallback used: %s", failures)

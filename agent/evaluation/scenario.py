@@ -253,7 +253,7 @@ def _scenario(reader: _Reader, raw: dict[str, Any], path: str,
     scenario_id = reader.text(raw.get("id"), f"{prefix}id")
     if "now" not in merged:
         raise reader.fail(f"{prefix}now", "is required (here or in the suite)")
-    now = reader.when(merged["now"], f"{prefix}now")
+    now = reader.when(merged["now"], f"{prefix}now" if "now" in raw else "now")
     ledger_path = f"{prefix}ledger" if "ledger" in raw else "ledger"
     try:
         ledger = parse_ledger(merged.get("ledger") or {}, reader.source, prefix=ledger_path)

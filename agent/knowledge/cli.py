@@ -87,16 +87,28 @@ def _latency_line(name: str, latency: dict[str, Any]) -> str:
 )
 @click.option("--rounds", default=3, show_default=True, help="Timed passes over the questions.")
 @click.option(
+    "--torch-threads", type=click.IntRange(min=1), default=None,
+    help="torch intra-op threads for the run (default: torch's own, one per core).",
+)  # fmt: skip
+@click.option(
     "--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="Also write the full report as JSON to this file.",
 )  # fmt: skip
 def retrieval_bench_command(
-    questions_path: Path, synthetic_chunks: int, rounds: int, json_path: Path | None
+    questions_path: Path,
+    synthetic_chunks: int,
+    rounds: int,
+    torch_threads: int | None,
+    json_path: Path | None,
 ) -> None:
     """Recall@1/@3 and search latency on the real corpus and a padded synthetic corpus."""
     from agent.knowledge.embeddings import embedder_from_settings
     from agent.knowledge.evaluation import run_benchmark
 
+    if torch_threads is not None:
+        import torch
+
+        torch.set_num_threads(torch_threads)
     settings = get_settings()
     embedder = embedder_from_settings(settings)  # loaded before anything is timed
     report = run_benchmark(

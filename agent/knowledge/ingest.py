@@ -43,6 +43,9 @@ class IngestReport:
     def changed(self) -> bool:
         return bool(self.added or self.removed or self.rebuilt)
 
+    def __str__(self) -> str:
+        return self.lines()[0]
+
     def lines(self) -> list[str]:
         out = [
             f"collection '{self.collection}': {self.documents} documents, "

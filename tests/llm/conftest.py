@@ -25,7 +25,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.memory import InMemorySaver
+from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -81,6 +83,8 @@ LEDGER: dict[str, Any] = {
 }
 
 DEFAULT_TIMEOUT = 5.0  # seconds; the scripted server answers at once, this is only a bound
+API_KEY = "sk-scripted-test-key"
+PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 
 
 @dataclass
@@ -127,6 +131,7 @@ class LLMHarness:
     server: ScriptedOpenAI
     ledger_before: Snapshot
     templates: Templates
+    agent_settings: Settings
     conversation_id: str = ""
     replies: list[str] = field(default_factory=list)
 
@@ -177,16 +182,19 @@ HarnessFactory = Callable[..., LLMHarness]
 
 @pytest.fixture
 def make_harness(offline_pieces: OfflinePieces, server: ScriptedOpenAI) -> Iterator[HarnessFactory]:
-    """Build a harness; ``timeout`` is the LLM client's timeout in seconds."""
+    """Build a harness; ``timeout`` is the LLM client's timeout in seconds, ``llm`` another
+    chat model than the one the settings give (``overrides`` are more settings)."""
     dbs: list[Engine] = []
 
-    def make(timeout: float = DEFAULT_TIMEOUT, **overrides: Any) -> LLMHarness:
+    def make(timeout: float = DEFAULT_TIMEOUT, llm: BaseChatModel | None = None,
+             **overrides: Any) -> LLMHarness:
         base = offline_pieces.settings
         settings = base.model_copy(update={
             "llm_provider": "openai", "llm_base_url": server.base_url,
-            "llm_model": server.model, "llm_api_key": None,
+            "llm_model": server.model, "llm_api_key": SecretStr(API_KEY),
             "llm_timeout_seconds": timeout, "llm_max_retries": 0, **overrides})
-        llm = openai_compatible_model(settings)
+        if llm is None:
+            llm = openai_compatible_model(settings)
         agent = ServicingAgent(settings, offline_pieces.policy, offline_pieces.embedder,
                                InMemorySaver(), llm=llm)
         engines = Engines(settings, offline_pieces.policy, offline_pieces.embedder, agent,
@@ -200,7 +208,8 @@ def make_harness(offline_pieces: OfflinePieces, server: ScriptedOpenAI) -> Itera
             before = ledger_snapshot(session)
         service = build_service(engines, db, clock=lambda: NOW)
         return LLMHarness(db=db, service=service, agent=agent, server=server,
-                          ledger_before=before, templates=agent.templates)
+                          ledger_before=before, templates=agent.templates,
+                          agent_settings=settings)
 
     yield make
     for db in dbs:
@@ -211,5 +220,3 @@ def make_harness(offline_pieces: OfflinePieces, server: ScriptedOpenAI) -> Itera
 def harness(make_harness: HarnessFactory) -> LLMHarness:
     return make_harness()
 
-
-PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"

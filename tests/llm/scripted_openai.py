@@ -17,6 +17,10 @@ It runs uvicorn in a background thread on a free 127.0.0.1 port::
 
 When the queue is empty, the server answers HTTP 500 ``script exhausted`` and counts
 the request in ``overrun`` (a test that expected no more calls can assert it is 0).
+
+Like the real API, the server rejects (HTTP 400, counted in ``rejected``) a conversation
+that breaks the tool-call protocol: an assistant message's tool calls must each be
+answered by a ``tool`` message right after it, and a ``tool`` message must answer one.
 """
 
 from __future__ import annotations
@@ -50,6 +54,11 @@ class Completion:
     tool_calls: tuple[dict[str, Any], ...] = ()
     finish_reason: str | None = None
     delay: float = 0.0  # seconds to wait before answering
+
+    def with_fresh_ids(self) -> Completion:
+        """The same answer with new tool call ids (a model never repeats an id)."""
+        calls = tuple({**c, "id": f"call_{next(_ids)}"} for c in self.tool_calls)
+        return Completion(self.content, calls, self.finish_reason, self.delay)
 
     def message(self) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": self.content}
@@ -162,6 +171,36 @@ class ReceivedRequest:
         return json.dumps(self.body, ensure_ascii=False)
 
 
+def protocol_errors(messages: list[dict[str, Any]]) -> list[str]:
+    """What the OpenAI API would reject in this message list's tool-call protocol."""
+    errors: list[str] = []
+    pending: list[str] = []
+    for index, m in enumerate(messages):
+        role = m.get("role")
+        if role == "tool":
+            call_id = m.get("tool_call_id")
+            if call_id not in pending:
+                errors.append(f"messages[{index}]: a 'tool' message must answer a preceding "
+                              f"tool call (tool_call_id {call_id!r})")
+            else:
+                pending.remove(call_id)
+            continue
+        if pending:
+            errors.append(f"messages[{index}]: the tool calls {pending} are not followed by "
+                          "tool messages answering each of them")
+            pending = []
+        if role == "assistant":
+            for call in m.get("tool_calls") or []:
+                function = call.get("function") or {}
+                if not call.get("id") or not function.get("name") \
+                        or not isinstance(function.get("arguments"), str):
+                    errors.append(f"messages[{index}]: a malformed tool call {call!r}")
+                pending.append(call.get("id"))
+    if pending:
+        errors.append(f"the last tool calls {pending} are not answered by tool messages")
+    return errors
+
+
 def _text(content: Any) -> str:
     if isinstance(content, list):
         return " ".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
@@ -180,12 +219,15 @@ class _Script:
 class ScriptedOpenAI:
     """An OpenAI-compatible chat server answering from a script; see the module doc."""
 
-    def __init__(self, model: str = "scripted-model") -> None:
+    def __init__(self, model: str = "scripted-model", strict: bool = True) -> None:
         self.model = model
+        self.strict = strict
         self._lock = threading.Lock()
         self._script = _Script()
+        self._generation = 0  # bumped by reset() and stop(): releases pending delays
         self.requests: list[ReceivedRequest] = []
         self.overrun = 0
+        self.rejected: list[str] = []
         self._sock: socket.socket | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -205,8 +247,10 @@ class ScriptedOpenAI:
     def reset(self) -> None:
         with self._lock:
             self._script = _Script()
+            self._generation += 1
             self.requests = []
             self.overrun = 0
+            self.rejected = []
 
     @property
     def remaining(self) -> int:
@@ -222,7 +266,15 @@ class ScriptedOpenAI:
                     self._script.forever = step.step
                     continue
                 return step
-            return self._script.forever
+            forever = self._script.forever
+            return forever.with_fresh_ids() if isinstance(forever, Completion) else forever
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but wake up early when the server is reset or stopped."""
+        generation = self._generation
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and generation == self._generation:
+            await asyncio.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
 
     # the app
 
@@ -237,6 +289,13 @@ class ScriptedOpenAI:
                 return _error(400, "the body is not JSON")
             received = ReceivedRequest(path=request.url.path, headers=dict(request.headers),
                                        body=body)
+            problems = protocol_errors(list(body.get("messages", []))) if self.strict else []
+            if problems:
+                with self._lock:
+                    self.requests.append(received)
+                    self.rejected.extend(problems)
+                received.answered_with = "rejected"
+                return _error(400, "; ".join(problems))
             step = self._next_step()
             with self._lock:
                 self.requests.append(received)
@@ -247,7 +306,7 @@ class ScriptedOpenAI:
                 return _error(500, "script exhausted")
             received.answered_with = type(step).__name__
             if step.delay:
-                await asyncio.sleep(step.delay)
+                await self._pause(step.delay)
             if isinstance(step, HttpError):
                 return _error(step.status, step.message)
             model = str(body.get("model") or self.model)
@@ -292,6 +351,7 @@ class ScriptedOpenAI:
         return self
 
     def stop(self) -> None:
+        self._generation += 1
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
