@@ -168,6 +168,16 @@ def adversarial(json_file: Path | None) -> None:
         sys.exit(1)
 
 
+def _add_knowledge_commands() -> None:
+    from agent.knowledge.cli import ingest_command, retrieval_bench_command
+
+    main.add_command(ingest_command)
+    main.add_command(retrieval_bench_command)
+
+
+_add_knowledge_commands()
+
+
 def _today() -> date:
     return date.today()
 

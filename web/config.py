@@ -29,3 +29,5 @@ class WebLimits:
     queue_refresh_seconds: float = 15.0
     # Customer sockets allowed per conversation at once (several tabs, reconnects).
     sockets_per_conversation: int = 5
+    # New conversations one client address may start per minute (resumes don't count).
+    new_conversations_per_minute: int = 30

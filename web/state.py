@@ -48,7 +48,8 @@ class WebContext:
     db_engine: Engine
     service: ConversationService
     secret: str
-    limiter: RateLimiter
+    limiter: RateLimiter  # chat frames per conversation
+    new_conversations: RateLimiter  # conversations started per client address
     sockets: SocketRegistry = field(default_factory=SocketRegistry)
 
     @property
@@ -67,4 +68,5 @@ def build_context(settings: Settings, engines: Engines, db_engine: Engine, limit
         settings=settings, limits=limits, engines=engines, db_engine=db_engine, service=service,
         secret=settings.resolved_secret_key(),
         limiter=RateLimiter(limits.messages_per_window, limits.window_seconds),
+        new_conversations=RateLimiter(limits.new_conversations_per_minute, 60.0),
     )

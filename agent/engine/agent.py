@@ -84,7 +84,12 @@ class ServicingAgent:
         )
 
     def run(self, ctx: ConversationContext, messages: list[BaseMessage]) -> AgentReply:
-        config = {"configurable": {"thread_id": ctx.conversation_id}, "recursion_limit": 40}
+        # max_concurrency=1: the tools of one model answer run one after the other, in
+        # order. LangGraph's ToolNode otherwise runs them in parallel threads, and they
+        # share this turn's database session and context (a model that sends the same
+        # write three times at once got three writes and "Session is already flushing").
+        config = {"configurable": {"thread_id": ctx.conversation_id}, "recursion_limit": 40,
+                  "max_concurrency": 1}
         state = self.graph.invoke({"messages": messages}, config=config, context=ctx)
         all_messages: list[BaseMessage] = state["messages"]
         last_human = max(i for i, m in enumerate(all_messages) if isinstance(m, HumanMessage))

@@ -1,5 +1,7 @@
-"""LangGraph checkpointers on the same database as the ledger, so a conversation's agent
-state survives a restart; in memory for evaluation runs."""
+"""LangGraph checkpointers, so that a conversation's agent state survives a restart: on the
+same PostgreSQL database as the ledger; beside the SQLite file (``<name>.checkpoints``)
+on the embedded default, because a turn holds SQLite's single write lock for the ledger
+while the agent runs; in memory for evaluation runs."""
 
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ def make_checkpointer(database_url: str | None) -> Any:
     if database_url.startswith("sqlite"):
         from langgraph.checkpoint.sqlite import SqliteSaver
 
-        path = database_url.split("///", 1)[-1]
-        connection = sqlite3.connect(path, check_same_thread=False)
+        path = database_url.split("///", 1)[-1] + ".checkpoints"
+        connection = sqlite3.connect(path, check_same_thread=False, timeout=30)
         saver = SqliteSaver(connection)
         saver.setup()
         return saver

@@ -6,6 +6,7 @@ check → fallback.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +20,7 @@ from langchain.agents.middleware import (
     hook_config,
 )
 from langchain_core.messages import AIMessage, SystemMessage, ToolMessage
+from langchain_core.messages.tool import invalid_tool_call
 
 from agent.engine import session_facts
 from agent.engine.templates import Templates
@@ -136,19 +138,20 @@ class TurnModelCallLimit(ModelCallLimitMiddleware):
 
 
 class ToolCallCheckMiddleware(AgentMiddleware):
-    """Malformed tool calls from the model (arguments that are not a JSON object, no
-    name...) arrive as ``invalid_tool_calls``: nothing runs them, and an assistant message
-    carrying them would be sent back to the endpoint on the next call without a tool
-    result, which OpenAI-compatible endpoints reject. Regenerate once with the errors; if
-    the model still gets them wrong, drop the broken calls (and answer with a safe reply
-    when nothing else is left), and flag the conversation."""
+    """Malformed tool calls from the model (arguments that are not valid JSON) arrive as
+    ``invalid_tool_calls``, and a call without a name or id is no better: nothing can run
+    them, and an assistant message carrying them would be sent back to the endpoint on
+    the next call without a tool result, which OpenAI-compatible endpoints reject.
+    Regenerate once with the errors; if the model still gets them wrong, drop the broken
+    calls (and answer with a safe reply when nothing else is left), and flag the
+    conversation."""
 
     def __init__(self, safe_reply: str) -> None:
         super().__init__()
         self.safe_reply = safe_reply
 
     def wrap_model_call(self, request: ModelRequest, handler: Callable) -> Any:
-        response = handler(request)
+        response = _unrunnable_calls_marked_invalid(handler(request))
         message = _final_message(response)
         if message is None or not message.invalid_tool_calls:
             return response
@@ -161,7 +164,8 @@ class ToolCallCheckMiddleware(AgentMiddleware):
             f"{detail}. Call the tools again with the exact tool names and JSON object "
             "arguments of their schemas, or answer the customer without a tool."
         )
-        retry = handler(request.override(messages=[*request.messages, note]))
+        retry = _unrunnable_calls_marked_invalid(
+            handler(request.override(messages=[*request.messages, note])))
         retried = _final_message(retry)
         if retried is None or not retried.invalid_tool_calls:
             ctx.audit("guardrail", {"stage": "tool_call", "verdict": "regenerated_ok"})
@@ -176,6 +180,31 @@ class ToolCallCheckMiddleware(AgentMiddleware):
             cleaned = AIMessage(content=self.safe_reply,
                                 additional_kwargs={"guardrail": "invalid_tool_call"})
         return ModelResponse(result=[cleaned])
+
+
+def _unrunnable_calls_marked_invalid(response: Any) -> Any:
+    """The response with tool calls that lack a name or an id moved to the invalid ones."""
+    messages = response.result if isinstance(response, ModelResponse) else [response]
+    index = next((i for i in range(len(messages) - 1, -1, -1)
+                  if isinstance(messages[i], AIMessage)), None)
+    if index is None:
+        return response
+    message: AIMessage = messages[index]
+    bad = [c for c in message.tool_calls if not c.get("name") or not c.get("id")]
+    if not bad:
+        return response
+    invalid = [invalid_tool_call(name=c.get("name") or None, args=json.dumps(c.get("args")),
+                                 id=c.get("id") or None,
+                                 error="a tool call needs a tool name and an id")
+               for c in bad]
+    fixed = message.model_copy(update={
+        "tool_calls": [c for c in message.tool_calls if c not in bad],
+        "invalid_tool_calls": [*message.invalid_tool_calls, *invalid],
+    })
+    result = [*messages[:index], fixed, *messages[index + 1:]]
+    if isinstance(response, ModelResponse):
+        return ModelResponse(result=result, structured_response=response.structured_response)
+    return fixed
 
 
 def _invalid_calls_detail(message: AIMessage) -> str:

@@ -103,7 +103,7 @@ class Thresholds:
     escalated by the model (the lexicon still applies).
     """
 
-    min_probability: float = 0.55
+    min_probability: float = 0.6
     sentence_min_probability: float = 0.7
     corroborate: float = 0.85
     routine_similarity: float = 0.9

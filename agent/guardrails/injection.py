@@ -163,13 +163,13 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
     ],
     ROLE_PLAY: [
         re.compile(
-            r"\byou(?:'re|\s+are)\s+now\s+(?:an?\s+|the\s+|my\s+|in\s+|no\s+longer\b|"
+            r"\byou(?:'re|\s+are)\s+now\s+(?:an?\s+|the\s+|in\s+|no\s+longer\b|"
             r"dan\b|free\b|unrestricted|unfiltered|jailbroken|called|named|going\s+to\s+(?:act|be|play)|"
             r"operating|acting|playing|evil|uncensored|allowed)",
             _I,
         ),
         re.compile(
-            r"\bpretend\s+(?:to\s+be|you(?:'re|\s+are)|that\s+you|you\s+have|you\s+can|"
+            r"(?<!\bi\s)(?<!\bwe\s)(?<!\bthey\s)\bpretend\s+(?:to\s+be|you(?:'re|\s+are)|that\s+you|you\s+have|you\s+can|"
             r"i(?:'m|\s+am)\s+(?:the|an?|your)\s+(?:admin|developer|owner|employee|agent|supervisor))",
             _I,
         ),
@@ -283,7 +283,7 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
             r"\b(?:print|repeat|show|output|copy|paste|tell\s+me|what\s+(?:is|was))\s+(?:me\s+)?"
             r"(?:back\s+)?(?:the\s+|all\s+(?:of\s+)?the\s+|all\s+)?(?:text|words|messages?|content|"
             r"instructions|everything|all)\s+(?:written\s+|that\s+(?:is|was|came)\s+|"
-            r"you\s+(?:see|saw|received|were\s+given)\s+)?(?:above|before\s+(?:this|my|the\s+first)\s+"
+            r"you\s+(?:see|saw|received|were\s+given)\s+)?(?:above|before\s+(?:this|my|the|your)\s+(?:first\s+)?"
             r"(?:message|conversation|question))\b",
             _I,
         ),
@@ -303,11 +303,15 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
         re.compile(
             r"\bwhat\s+(?:were\s+you|have\s+you\s+been)\s+(?:told|instructed|programmed)\s+to\b", _I
         ),
-        re.compile(r"\b(?:instructions|prompt)\s+(?:you\s+were|you'?ve\s+been)\s+given\b", _I),
+        re.compile(
+            r"\b(?:instructions|prompt|rules|guidelines|directives)\s+(?:that\s+)?(?:you\s+were|"
+            r"you'?ve\s+been|you\s+have\s+been|you\s+got)\s+(?:given|told)\b",
+            _I,
+        ),
     ],
     OTHER_CUSTOMER_DATA: [
         re.compile(
-            r"\b(?:(?:another|other|a\s+different|any\s+other)\s+(?:customer|person|borrower|user|"
+            r"\b(?:(?:another|other|a\s+different|any(?:\s+other)?)\s+(?:customer|person|borrower|user|"
             r"client|member|people|individual)(?:'s|s'|s)?|(?:some|any|every)(?:one|body)\s+else'?s?|"
             r"every(?:one|body)'s|other\s+people'?s?|(?:a\s+)?stranger'?s?)\s+"
             r"(?:accounts?|loans?|balances?|details|data|info(?:rmation)?|records?|payments?|"
@@ -324,7 +328,8 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
         ),
         re.compile(
             r"\b(?:names|balances|details|data|list|records|emails|phone\s+numbers|addresses|loans|"
-            r"accounts)\s+(?:of|for)\s+(?:all|every|other|your\s+other)\s+(?:the\s+)?"
+            r"accounts)\s+(?:of|for)\s+(?:all\s+(?:of\s+)?(?:the\s+)?(?:other\s+)?|every|other|your\s+other)\s*"
+            r"(?:the\s+)?"
             r"(?:customers|borrowers|users|clients|members|people)\b",
             _I,
         ),
@@ -391,8 +396,7 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
         ),
         re.compile(
             r"\b(?:skip|bypass|disable|turn\s+off|circumvent|get\s+around|override)\s+(?:the\s+|your\s+)?"
-            r"(?:identity\s+)?(?:verification|authentication|id\s+check|security\s+check|"
-            r"guardrails?|filters?|safety\s+checks?)\b",
+            r"(?:identity\s+)?(?:verification|authentication|id\s+check|security\s+checks?)\b",
             _I,
         ),
         re.compile(
@@ -405,8 +409,126 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
             _I,
         ),
         re.compile(r"\bfunctions\.[a-z_]+|\btool_?call\b|<\s*tool_call\s*>", _I),
+        re.compile(r"\b(?:customer_id|loan_id|user_id|account_id|is_verified|session_id)\b", _I),
     ],
 }
+
+# Indirect phrasings: social engineering, false prior agreements, authority claims, and
+# questions that fish for other customers without naming a loan.
+_MORE: dict[str, list[re.Pattern[str]]] = {
+    INSTRUCTION_OVERRIDE: [
+        re.compile(
+            _OVERRIDE_VERB + r"(?:the\s+|your\s+|all\s+)?(?:policy|policies|rules|instructions|"
+            r"restrictions|guidelines|limitations)\s+(?:(?:that\s+)?you\s+(?:were|have\s+been|got)\s+"
+            r"(?:given|told)|(?:in|of|from)\s+your\s+(?:prompt|instructions|programming|system|rules))",
+            _I,
+        ),
+        re.compile(
+            r"\b(?:previous|prior|earlier|old|original|your)\s+(?:instructions|rules|directives|"
+            r"guidelines)\s+(?:are|were|have\s+been)\s+(?:now\s+)?(?:void|cancell?ed|revoked|obsolete|"
+            r"replaced|overridden|no\s+longer\s+(?:valid|apply|in\s+effect)|a\s+test)\b",
+            _I,
+        ),
+        re.compile(r"\bnew\s+(?:policy|rules?)\s*:", _I),
+        re.compile(
+            r"\b(?:earlier|before|last\s+time|already|previously)\s+(?:in\s+this\s+(?:chat|conversation)"
+            r"\s+)?you\s+(?:already\s+)?(?:agreed|confirmed|said|promised|approved|allowed|decided)\b"
+            r".{0,60}\b(?:exception|access|allowed|permission|see|share|show|family|household|other)\b",
+            _I,
+        ),
+        re.compile(
+            r"\b(?:assistants?|bots?|chatbots?|you)\s+(?:are|is)\s+(?:now\s+)?(?:permitted|allowed|"
+            r"authori[sz]ed)\s+to\s+(?:share|show|reveal|disclose|give)\b",
+            _I,
+        ),
+    ],
+    ROLE_PLAY: [
+        re.compile(
+            r"\b(?:imagine|suppose|assume)\s+(?:that\s+)?you(?:'re|\s+are|\s+were)\b.{0,60}\b(?:without|"
+            r"with\s+no|free\s+of)\s+(?:any\s+)?(?:restrictions|rules|limits|filters|guidelines)\b|"
+            r"\byourself\s+(?:without|with\s+no)\s+(?:any\s+)?(?:restrictions|rules|limits|filters)\b",
+            _I,
+        ),
+        re.compile(
+            r"\bthis\s+is\s+your\s+(?:supervisor|manager|boss|developer|creator|admin|administrator|"
+            r"owner|operator|programmer)\b|\b(?:compliance|audit|fraud|it|security|legal|support|"
+            r"engineering|dev|qa)\s+(?:team|department|dept)\s+here\b",
+            _I,
+        ),
+        re.compile(
+            r"\b(?:giving|granting|grant|give)\s+you\s+(?:my\s+|full\s+|special\s+)?(?:permission|access|"
+            r"clearance|authori[sz]ation)\s+to\b|\byou\s+(?:are|'re)\s+(?:legally\s+)?(?:required|"
+            r"obligated|obliged|authori[sz]ed|allowed|permitted)\s+to\s+(?:show|give|share|disclose|"
+            r"reveal|provide|answer)",
+            _I,
+        ),
+    ],
+    FAKE_SYSTEM_TEXT: [
+        re.compile(r"\bsystem\s+override\b|\bsystem\s+(?:notice|alert|update)\s*:", _I),
+    ],
+    PROMPT_EXTRACTION: [
+        re.compile(
+            r"\bwhat\s+(?:instructions|rules|guidelines|directives)\s+(?:were|have)\s+you\s+"
+            r"(?:been\s+)?(?:given|told)|\byour\s+(?:system\s+(?:message|prompt|instructions)|"
+            r"instructions|prompt)\s+(?:say|says|said|tell|tells|contain|contains)\b",
+            _I,
+        ),
+    ],
+    OTHER_CUSTOMER_DATA: [
+        re.compile(
+            r"\b(?:show|list|give|dump|export|display|print)\s+(?:me\s+)?all\s+(?:the\s+)?(?:accounts|"
+            r"loans|records|balances)\b(?!\s+(?:on|in|under|for|of)\s+(?:my|mine))",
+            _I,
+        ),
+        re.compile(
+            r"\b(?:all|every)\s+(?:the\s+)?(?:loans|accounts|customers|records|borrowers)\s+in\s+"
+            r"(?:the|your)\s+(?:system|database|records)\b|\bexample\s+(?:account|customer|record|loan)"
+            r"\s+from\s+(?:your|the)\s+(?:system|database|records)\b|\bany\s+customer\s+(?:is\s+fine|"
+            r"will\s+do|works)\b",
+            _I,
+        ),
+        re.compile(
+            r"\b(?:record|records|file|details|account|data)\s+of\s+(?:a|any|another|some|one)\s+"
+            r"(?:customer|borrower|client|user)\b|\b(?:which|what|how\s+many)\s+(?:other\s+)?"
+            r"(?:customers|borrowers|people|users|clients)\s+(?:have|has|owe|are|with)\b",
+            _I,
+        ),
+        re.compile(
+            r"\b(?:look\s+up|lookup|find|search\s+for|pull\s+up|check)\s+(?:the\s+|a\s+)?(?:customer|"
+            r"account|borrower|loan|person)s?\s+(?:with|whose|that\s+has)\s+(?:the\s+)?(?:phone|number|"
+            r"email|name|address|zip|ssn|date\s+of\s+birth)",
+            _I,
+        ),
+        re.compile(r"\b(?:loan|account)s?\s+(?:under|in)\s+(?:the\s+)?name\s+(?:of\s+)?[A-Z]"),
+        re.compile(r"\b(?:customer|borrower|client|person)\s+(?:named|called)\s+[A-Z][a-z]+"),
+        re.compile(
+            r"\b(?:his|her|their)\s+(?:real|actual)\s+(?:numbers|data|balance|account|records|details)\b",
+            _I,
+        ),
+        re.compile(
+            r"\b(?:for|on|of)\s+(?:customer|client|borrower)\s+C\d{2,}\b|\b"
+            + _NOT_A_NAME
+            + r"[A-Z][a-z]+\s+[A-Z][a-z]+(?:'s)?\s+(?:has|owes|next|late|past|loan|account|"
+            r"balance|phone|number)\b"
+        ),
+        re.compile(
+            r"\b(?:do\s+you\s+have|is\s+on\s+file|on\s+file)\s+for\s+"
+            + _NOT_A_NAME
+            + r"[A-Z][a-z]+\s+[A-Z]"
+        ),
+    ],
+    TOOL_MANIPULATION: [
+        re.compile(
+            r"\b(?:verify|log|sign|authenticate|treat)\s+me\s+(?:in\s+)?as\s+(?:him|her|them|"
+            r"someone\s+else|another\s+(?:customer|person|user)|the\s+(?:customer|owner|borrower)\s+"
+            r"(?:with|of|on|who))\b|\b(?:verification|authentication)\s+(?:covers|includes|applies\s+to|"
+            r"extends\s+to|carries\s+over)\b|\blog\s+me\s+in\s+as\b",
+            _I,
+        ),
+    ],
+}
+for _family, _patterns in _MORE.items():
+    PATTERNS[_family].extend(_patterns)
 
 # Letters spaced apart or glued together: matched after removing everything but letters.
 _SQUASHED_PHRASES = (
@@ -438,7 +560,8 @@ _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t
 _LEET_TOKEN = re.compile(r"\S*[A-Za-z]\S*")
 _BASE64_TOKEN = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{16,}={0,2}(?![A-Za-z0-9+/=_-])")
 _HEX_RUN = re.compile(r"(?:\b0x)?(?:[0-9a-fA-F]{2}[\s:,\\x]{0,3}){10,}")
-_URL_ESCAPES = re.compile(r"(?:%[0-9a-fA-F]{2}){4,}")
+_SPACED_LETTERS = re.compile(r"(?:\b\w ){4,}\w\b")
+_URL_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
 
 
 def normalize(text: str) -> str:
@@ -507,8 +630,11 @@ def decoded_variants(text: str) -> list[tuple[str, str]]:
         decoded = _decode_hex(run)
         if decoded:
             variants.append(("hex", decoded))
-    for run in _URL_ESCAPES.findall(text):
-        variants.append(("url-encoding", unquote(run)))
+    if len(_URL_ESCAPE.findall(text)) >= 3:
+        variants.append(("url-encoding", unquote(text)))
+    if _SPACED_LETTERS.search(text):
+        words = re.split(r"\s{2,}", text)
+        variants.append(("spaced letters", " ".join(w.replace(" ", "") for w in words)))
     variants.append(("rot13", codecs.decode(text, "rot13")))
     variants.append(("reversed", text[::-1]))
     return variants
@@ -547,6 +673,13 @@ def detect_injection(text: str, *, known_loans: Iterable[str] | None = None) -> 
     for family, snippet in _matches(clean):
         families.append(family)
         evidence.append(f"{family}: {snippet!r}")
+    if families and clean != text and not _matches(text):
+        # Only visible once invisible characters and look-alike letters are undone.
+        return InjectionVerdict(
+            True,
+            ENCODED_PAYLOAD,
+            [f"{ENCODED_PAYLOAD} (unicode obfuscation → {e})" for e in evidence],
+        )
 
     if known_loans is not None:
         foreign = _foreign_loans(clean, known_loans)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from agent.policy.config import PolicyConfig
@@ -91,7 +91,9 @@ def check_grounding(
     for amount in sorted(money_values(reply)):
         if amount not in allowed_amounts:
             violations.append(Violation("ungrounded_amount", f"${amount:,.2f}"))
-    allowed_dates = evidence_dates([*evidence, format_date(today)])
+    # Today and the last day of the promise window are policy facts, not account data.
+    last_promise_day = today + timedelta(days=policy.promise_to_pay.max_days_ahead)
+    allowed_dates = evidence_dates([*evidence, format_date(today), format_date(last_promise_day)])
     for month, day, year in date_mentions(reply):
         if (month, day, year) not in allowed_dates:
             violations.append(

@@ -166,6 +166,11 @@ class ReceivedRequest:
                 return dict(t["function"])
         raise KeyError(name)
 
+    def agent_supplied(self) -> str:
+        """The text of every message but the model's own (system, user and tool messages)."""
+        return "\n".join(_text(m.get("content")) for m in self.messages
+                         if m.get("role") != "assistant")
+
     def everything_sent(self) -> str:
         """The whole request body as text (to check that something never left)."""
         return json.dumps(self.body, ensure_ascii=False)

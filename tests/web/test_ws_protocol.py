@@ -64,7 +64,7 @@ def test_resume_delivers_exactly_the_missed_messages(client: TestClient, db_engi
         conversation_id = welcome["conversation_id"]
         frames = chat.say("I want to talk to a person", "m-1")
         seen = max(m["seq"] for m in messages(frames))
-        chat.until(lambda f: f["type"] == "state" and f["state"] == "queued")
+        chat.wait(lambda f: f["type"] == "state" and f["state"] == "queued")
 
     # While the customer is away: an agent claims and writes twice.
     assert client.post(f"/api/staff/conversations/{conversation_id}/claim",
@@ -155,27 +155,32 @@ def test_nobody_online_is_said_honestly(client: TestClient) -> None:
         chat = ChatSocket(ws)
         chat.hello()
         chat.send({"type": "request_human", "id": "h-1"})
-        frames = chat.until(lambda f: f["type"] == "queue")
-    assert any(f["type"] == "ack" and f["id"] == "h-1" for f in frames)
+        frames = chat.until_all(lambda f: f["type"] == "queue",
+                                lambda f: f["type"] == "ack" and f["id"] == "h-1")
     assert any(f["type"] == "state" and f["state"] == "queued" for f in frames)
     notice = messages(frames)[-1]
     assert notice["role"] == "system" and "isn't online" in notice["content"]
-    assert frames[-1] == {"type": "queue", "position": 1, "staff_online": False,
-                          "estimated_wait_minutes": None}
+    queue = next(f for f in frames if f["type"] == "queue")
+    assert queue == {"type": "queue", "position": 1, "staff_online": False,
+                     "estimated_wait_minutes": None}
 
 
 def test_queue_position_and_wait_when_someone_is_online(client: TestClient) -> None:
-    staff_login(client)  # logging in counts as online
-    with client.websocket_connect("/ws/chat") as ws:
+    staff_login(client)
+    with client.websocket_connect("/ws/console") as console, \
+            client.websocket_connect("/ws/chat") as ws:
+        assert console.receive_json()["type"] == "hello"  # an open console is "online"
         chat = ChatSocket(ws)
         chat.hello()
         chat.send({"type": "request_human", "id": "h-1"})
-        frames = chat.until(lambda f: f["type"] == "queue")
+        frames = chat.until_all(lambda f: f["type"] == "queue",
+                                lambda f: f["type"] == "ack" and f["id"] == "h-1")
         chat.send({"type": "request_human", "id": "h-2"})  # already waiting: a no-op
-        repeat = chat.until(lambda f: f["type"] == "ack")
+        repeat = chat.until(lambda f: f["type"] == "ack" and f["id"] == "h-2")
     assert "number 1 in line" in messages(frames)[-1]["content"]
-    assert frames[-1]["position"] == 1 and frames[-1]["staff_online"] is True
-    assert frames[-1]["estimated_wait_minutes"] >= 1
+    queue = next(f for f in frames if f["type"] == "queue")
+    assert queue["position"] == 1 and queue["staff_online"] is True
+    assert queue["estimated_wait_minutes"] >= 1
     assert repeat[-1] == {"type": "ack", "id": "h-2", "seq": None, "duplicate": True}
 
 
@@ -186,7 +191,7 @@ def test_the_ai_is_silent_while_queued_or_with_a_person(client: TestClient,
         chat = ChatSocket(ws)
         conversation_id = chat.hello()["conversation_id"]
         chat.say("can I speak to a human please", "m-1")
-        chat.until(lambda f: f["type"] == "state" and f["state"] == "queued")
+        chat.wait(lambda f: f["type"] == "state" and f["state"] == "queued")
 
         queued = chat.say("what is my balance?", "m-2")
         assert [m["role"] for m in messages(queued)] == ["customer"]
@@ -211,12 +216,15 @@ def test_the_ai_is_silent_while_queued_or_with_a_person(client: TestClient,
         assert "automated assistant again" in messages(boundary)[-1]["content"]
         assert boundary[-1]["state"] == "ai"
 
-        after = chat.say("what can you help me with?", "m-4")
+        after = chat.say("how do payment links work?", "m-4")
         assert [m["role"] for m in messages(after)] == ["customer", "assistant"]
 
-    roles = [m.role for m in transcript(db_engine, conversation_id)]
-    queued_to_handback = roles[roles.index("system"):]
-    assert "assistant" not in queued_to_handback[:queued_to_handback.index("agent")]
+    stored = transcript(db_engine, conversation_id)
+    queued_at = next(i for i, m in enumerate(stored) if m.role == "system")
+    back_at = next(i for i, m in enumerate(stored) if "assistant again" in m.content)
+    between = [(m.role, m.content) for m in stored[queued_at:back_at]]
+    assert [r for r, _ in between if r == "assistant"] == []  # silent while queued/human
+    assert ("customer", "what is my balance?") in between and ("customer", "hello?") in between
 
 
 def test_end_then_rate(client: TestClient, db_engine: Engine) -> None:
@@ -234,7 +242,7 @@ def test_end_then_rate(client: TestClient, db_engine: Engine) -> None:
         assert messages(ended)[-1]["content"] == "This conversation has been closed."
 
         chat.send({"type": "rate", "id": "r-1", "rating": 5, "comment": "Quick and clear"})
-        assert chat.until(lambda f: f["type"] == "ack")[-1]["id"] == "r-1"
+        assert chat.until(lambda f: f["type"] == "ack" and f["id"] == "r-1")
         closed = chat.say("one more thing", "m-2")[-1]
         assert (closed["type"], closed["code"]) == ("error", "conversation_closed")
 

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 PASSWORDS = {"agent": "agent-pass-123", "agent2": "agent2-pass-123",
@@ -29,9 +35,21 @@ class ChatSocket:
     def __init__(self, ws: Any) -> None:
         self.ws = ws
         self.frames: list[dict[str, Any]] = []
+        self._exchange = 0  # where the frames since the last send begin
 
     def send(self, frame: dict[str, Any]) -> None:
+        self._exchange = len(self.frames)
         self.ws.send_text(json.dumps(frame))
+
+    def wait(self, predicate: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+        """A frame matching ``predicate`` since the last send (already read or still to come).
+
+        Live events (state, queue) and the reply to a frame (ack) may arrive in either order.
+        """
+        for frame in self.frames[self._exchange:]:
+            if predicate(frame):
+                return [frame]
+        return self.until(predicate)
 
     def recv(self) -> dict[str, Any]:
         frame = json.loads(self.ws.receive_text())
@@ -48,6 +66,19 @@ class ChatSocket:
             if predicate(frame):
                 return seen
         raise AssertionError(f"no matching frame in {seen}")
+
+    def until_all(self, *predicates: Callable[[dict[str, Any]], bool],
+                  limit: int = 60) -> list[dict[str, Any]]:
+        """Frames until each predicate has matched one (the order between them is free)."""
+        seen: list[dict[str, Any]] = []
+        pending = list(predicates)
+        for _ in range(limit):
+            frame = self.recv()
+            seen.append(frame)
+            pending = [p for p in pending if not p(frame)]
+            if not pending:
+                return seen
+        raise AssertionError(f"not all frames arrived in {seen}")
 
     def hello(self, **fields: Any) -> dict[str, Any]:
         self.send({"type": "hello", **fields})
@@ -74,3 +105,40 @@ def messages(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [f["message"] for f in frames if f["type"] == "message"]
 
 
+@dataclass
+class LiveServer:
+    app: FastAPI
+    port: int
+    server: uvicorn.Server | None = None
+    thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self.port))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="on",
+                                timeout_graceful_shutdown=2, ws_ping_interval=None)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]},
+                                       daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self.server is not None and self.thread is not None:
+            self.server.should_exit = True
+            self.thread.join(timeout=15)
+            self.server = self.thread = None

@@ -71,7 +71,6 @@ def login(body: LoginIn, request: Request, response: Response, ctx: ContextDep,
         raise ApiError(401, "login_failed", error)
     token, staff_session = mint_staff_session(ctx.secret, result.user.id)
     _set_session_cookie(response, request, ctx, token)
-    ctx.service.mark_staff_online(result.user.id)
     return {"staff": staff_public(result.user), "csrf": staff_session.csrf}
 
 

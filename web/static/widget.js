@@ -83,9 +83,10 @@
     ui.minimize = el("button", { type: "button", className: "hcw-icon-btn", "aria-label": "Minimize chat",
                                  "data-testid": "chat-minimize", text: "\u2715" });
     var header = el("div", { className: "hcw-header" }, [
-      el("div", { className: "hcw-heading" }, [ui.title, ui.subtitle]),
-      el("div", { className: "hcw-actions" }, [ui.human, ui.end, ui.minimize])
+      el("div", { className: "hcw-heading" }, [ui.title, ui.subtitle]), ui.minimize
     ]);
+    ui.toolbar = el("div", { className: "hcw-toolbar", role: "toolbar", "aria-label": "Chat actions" },
+                     [ui.human, ui.end]);
 
     ui.banner = el("div", { className: "hcw-banner", role: "status", "data-testid": "chat-connection" });
     ui.banner.hidden = true;
@@ -124,7 +125,7 @@
     ui.panel = el("section", { id: "hcw-panel", className: "hcw-panel", role: "dialog", "aria-modal": "false",
                                "aria-labelledby": "hcw-title", "aria-describedby": "hcw-subtitle",
                                "data-testid": "chat-panel" },
-                  [header, ui.banner, ui.queue, ui.log, ui.typing, ui.rating, ui.form, ui.hint]);
+                  [header, ui.toolbar, ui.banner, ui.queue, ui.log, ui.typing, ui.rating, ui.form, ui.hint]);
     ui.panel.hidden = true;
 
     ui.root = el("div", { className: "hcw-root" }, [ui.panel, ui.launcher]);
@@ -316,6 +317,7 @@
     ui.rating.hidden = !closed;
     ui.human.hidden = state !== "ai";
     ui.end.hidden = closed;
+    ui.toolbar.hidden = closed;
     if (state !== "queued") ui.queue.hidden = true;
     if (state !== "ai") setTyping(false);
   }

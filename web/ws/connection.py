@@ -49,3 +49,13 @@ class Connection:
         self.closed = True
         with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
             await self.websocket.close(code=code, reason=reason[:120])
+
+
+async def subscribed(task: asyncio.Task[None], ready: asyncio.Event) -> bool:
+    """Wait until ``task`` has subscribed (``ready`` set); False if it failed first."""
+    waiter = asyncio.create_task(ready.wait())
+    done, _ = await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    if waiter not in done:
+        waiter.cancel()
+        return False
+    return True

@@ -23,7 +23,7 @@ from web.deps import read_staff_cookie
 from web.state import WebContext
 from web.views.queue import console_queue
 from web.ws import protocol as p
-from web.ws.connection import Connection, Disconnected
+from web.ws.connection import Connection, Disconnected, subscribed
 from web.ws.delivery import TranscriptCursor
 
 CLOSE_UNAUTHORIZED = 4401
@@ -85,12 +85,15 @@ class ConsoleSession:
         await self.conn.send({"type": "hello", "staff": {
             "id": self.staff.id, "username": self.staff.username,
             "display_name": self.staff.display_name, "role": self.staff.role}})
-        subscribed = asyncio.Event()
-        tasks = [asyncio.create_task(self._queue_events(subscribed)),
+        ready = asyncio.Event()
+        tasks = [asyncio.create_task(self._queue_events(ready)),
                  asyncio.create_task(self._queue_sender()),
                  asyncio.create_task(self._heartbeat())]
         try:
-            await subscribed.wait()
+            if not await subscribed(tasks[0], ready):
+                await self.conn.send(p.error("unavailable", "live updates are unavailable"))
+                await self.conn.close(1011, "unavailable")
+                return
             self._queue_dirty.set()
             await self._receive_loop()
         finally:
@@ -102,9 +105,9 @@ class ConsoleSession:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
 
-    async def _queue_events(self, subscribed: asyncio.Event) -> None:
+    async def _queue_events(self, ready: asyncio.Event) -> None:
         async with self.ctx.service.broker.subscribe("queue") as events:
-            subscribed.set()
+            ready.set()
             async for event in events:
                 if event.get("type") == "state":
                     self._queue_dirty.set()

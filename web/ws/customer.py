@@ -23,7 +23,7 @@ from web.auth import TokenError, mint_resume_token, read_customer_token, read_re
 from web.state import WebContext
 from web.views.queue import queue_status
 from web.ws import protocol as p
-from web.ws.connection import Connection, Disconnected
+from web.ws.connection import Connection, Disconnected, subscribed
 from web.ws.delivery import TranscriptCursor, last_seq
 
 log = logging.getLogger(__name__)
@@ -49,16 +49,22 @@ class HelloRefused(Exception):
         self.code, self.close_code = code, close_code
 
 
-def open_conversation(ctx: WebContext, hello: p.Hello) -> Opened:
+def open_conversation(ctx: WebContext, hello: p.Hello, client_key: str) -> Opened:
     """Resume the conversation the hello names, or start one (blocking)."""
     customer_id = None
+    expired: TokenError | None = None
     if hello.token:
         try:
             customer_id = read_customer_token(ctx.secret, hello.token,
                                               ctx.settings.token_ttl_seconds)
         except TokenError as exc:
-            raise HelloRefused(exc.code, f"{exc} — sign in on the lender's site again",
-                               CLOSE_UNAUTHORIZED) from exc
+            if exc.code != "token_expired" or not hello.resume:
+                raise HelloRefused(exc.code, f"{exc} — sign in on the lender's site again",
+                                   CLOSE_UNAUTHORIZED) from exc
+            # An expired sign-in may still resume its own conversation (the resume token
+            # is the proof); it may not start a new verified one.
+            expired = exc
+            customer_id = read_customer_token(ctx.secret, hello.token, None)
     problem = None
     if hello.resume:
         try:
@@ -71,6 +77,12 @@ def open_conversation(ctx: WebContext, hello: p.Hello) -> Opened:
             problem = str(exc)
         except ConversationError as exc:
             problem = str(exc)
+    if expired is not None:
+        raise HelloRefused(expired.code, f"{expired} — sign in on the lender's site again",
+                           CLOSE_UNAUTHORIZED)
+    if ctx.new_conversations.hit(client_key):
+        raise HelloRefused("rate_limited", "too many new conversations from this address; "
+                           "try again in a minute", CLOSE_POLICY)
     try:
         conv = ctx.service.start(channel="widget", customer_id=customer_id,
                                  verified=customer_id is not None)
@@ -123,7 +135,9 @@ async def _hello(conn: Connection, ctx: WebContext) -> Opened | None:
         await conn.close(CLOSE_POLICY, "unsupported version")
         return None
     try:
-        opened = await run_in_threadpool(open_conversation, ctx, frame)
+        client = conn.websocket.client
+        opened = await run_in_threadpool(open_conversation, ctx, frame,
+                                         client.host if client else "unknown")
     except HelloRefused as exc:
         await conn.send(p.error(exc.code, str(exc)))
         await conn.close(exc.close_code, exc.code)
@@ -149,11 +163,16 @@ class CustomerSession:
         current = await run_in_threadpool(last_seq, self.ctx, self.conv_id)
         self.cursor = TranscriptCursor(self.ctx, self.conv_id, min(self.opened.last_seq, current),
                                        self.conn.send)
-        subscribed = asyncio.Event()
-        tasks = [asyncio.create_task(self._pump(subscribed)),
+        ready = asyncio.Event()
+        tasks = [asyncio.create_task(self._pump(ready)),
                  asyncio.create_task(self._queue_ticker())]
         try:
-            await subscribed.wait()
+            if not await subscribed(tasks[0], ready):
+                log.error("event broker unavailable for conversation %s", self.conv_id)
+                await self.conn.send(p.error("unavailable", "the chat is unavailable right "
+                                             "now; please try again shortly"))
+                await self.conn.close(1011, "unavailable")
+                return
             conv = self.opened.conversation
             await self.conn.send({
                 "type": "welcome", "v": p.PROTOCOL_VERSION, "conversation_id": self.conv_id,
@@ -176,9 +195,9 @@ class CustomerSession:
 
     # --- events from the conversation -----------------------------------------------------
 
-    async def _pump(self, subscribed: asyncio.Event) -> None:
+    async def _pump(self, ready: asyncio.Event) -> None:
         async with self.ctx.service.broker.subscribe(f"conversation:{self.conv_id}") as events:
-            subscribed.set()
+            ready.set()
             async for event in events:
                 await self._ready.wait()
                 await self._on_event(event)

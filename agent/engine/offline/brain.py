@@ -4,69 +4,35 @@ Each model call sees the whole message list, like an LLM would. The first call o
 turn reads the customer's message into a plan (tasks + identity details) that rides on
 the tool-calling AI message; later calls read tool results and either call the next
 tool or write the reply. What must survive to the next turn (what we asked for, tasks
-waiting for verification) rides on the reply's ``additional_kwargs``. Deterministic for
-the same messages and clock.
+waiting for verification, a proposal waiting for a yes) rides on the reply's
+``additional_kwargs``. Deterministic for the same messages and clock.
+
+The task handlers (one per intent) live in :mod:`.handlers`; the reading of a message
+in :mod:`.understanding`; answers to the engine's own questions in :mod:`.dialogue`.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import re
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
 from agent.engine import session_facts
+from agent.engine.offline import dialogue
+from agent.engine.offline.handlers import Step, TaskHandlers, Tasks, Turn
 from agent.engine.offline.intents import IntentMatcher
 from agent.engine.offline.understanding import ACCOUNT_INTENTS, understand
 from agent.engine.templates import Templates
 from agent.policy.config import PolicyConfig
-from agent.policy.formatting import format_date, format_money, ordinal
 
 PLAN_KEY = "offline_plan"
 STATE_KEY = "offline_state"
-PENDING_TOOL = {
-    "promise_to_pay": "promise_to_pay",
-    "due_date_change": "change_due_date",
-    "deferral": "request_deferral",
-    "fee_waiver": "waive_late_fee",
-}
 
 
-@dataclass
-class Turn:
-    """What one model call knows about the current turn."""
-
-    facts: dict[str, Any]
-    text: str
-    plan: dict[str, Any]
-    state: dict[str, Any]  # from the previous reply
-    results: list[tuple[str, dict[str, Any]]]  # (tool name, parsed result), in order
-    calls_made: int
-
-    def result(self, name: str, tag: str | None = None) -> dict[str, Any] | None:
-        for tool_name, value in reversed(self.results):
-            if tool_name == name and (tag is None or value.get("_tag") == tag):
-                return value
-        return None
-
-    @property
-    def today(self) -> date:
-        return date.fromisoformat(self.facts["today"])
-
-
-@dataclass
-class Step:
-    tool: str | None = None
-    args: dict[str, Any] = field(default_factory=dict)
-    tag: str | None = None
-    text: str | None = None
-    state: dict[str, Any] = field(default_factory=dict)
-
-
-class OfflineBrain:
+class OfflineBrain(TaskHandlers):
     def __init__(self, matcher: IntentMatcher, templates: Templates, policy: PolicyConfig) -> None:
         self.matcher = matcher
         self.t = templates
@@ -109,70 +75,40 @@ class OfflineBrain:
                 for call in m.tool_calls:
                     tags[call["id"]] = m.additional_kwargs.get("tag")
             elif isinstance(m, ToolMessage):
-                try:
-                    value = json.loads(str(m.content))
-                except (TypeError, ValueError):
-                    value = {"status": "error", "error": "unreadable"}
-                if not isinstance(value, dict):
-                    value = {"status": "error", "error": "unreadable"}
-                value["_tag"] = tags.get(m.tool_call_id)
-                results.append((m.name or "", value))
+                results.append((m.name or "", _parse_result(m, tags)))
         if plan is None:
             plan = understand(self.matcher, text, date.fromisoformat(facts["today"]))
-        return Turn(facts, text, plan, state, results, calls)
+        return Turn(facts, plan.get("text", text), text, plan, state, results, calls)
 
     # --- the policy --------------------------------------------------------------------
 
     def _next(self, turn: Turn) -> Step:
-        facts, plan, state = turn.facts, turn.plan, turn.state
-        identity = dict(plan["identity"])
-        partial = state.get("identity_partial", {})
-        identity["dob"] = identity["dob"] or partial.get("dob")
-        identity["zip"] = identity["zip"] or partial.get("zip")
-        tasks = [t for t in plan["tasks"]]
-        intents = [t["intent"] for t in tasks]
-        verified = facts.get("verified", False)
+        tasks: Tasks = list(turn.plan["tasks"])
+        escalation = next((t for t in tasks if t["intent"] == "escalate"), None)
+        if escalation is not None:
+            return self._do_escalate(turn, 0, escalation)
+        identity = self._identity(turn)
         prefix: list[str] = []
 
-        # Identity first: identify (anonymous sessions), then verify.
-        if not verified and not facts.get("verification_locked"):
-            knows_subject = facts.get("customer_known") or facts.get("identified")
-            wants_identity = identity["loan_number"] or identity["phone"]
-            if not knows_subject and wants_identity and not turn.result("identify_customer"):
-                return Step("identify_customer", {"loan_number": identity["loan_number"],
-                                                  "phone": identity["phone"]})
-            identified_now = turn.result("identify_customer") is not None
-            if (knows_subject or identified_now) and identity["dob"] and identity["zip"] \
-                    and not turn.result("verify_identity"):
-                return Step("verify_identity", {"date_of_birth": identity["dob"],
-                                                "postal_code": identity["zip"]})
+        step = self._verification_call(turn, identity)
+        if step is not None:
+            return step
         verification = turn.result("verify_identity")
         if verification is not None:
-            if verification.get("status") != "ok":
-                if verification.get("error") == "verification_locked":
-                    return Step(text=self.t.render("escalated.verification_failed"))
-                left = int(verification.get("attempts_left", 0))
-                return Step(text=self.t.render("verification_failed", attempts_left=left,
-                                               plural="" if left == 1 else "s"),
-                            state={"awaiting": "verification",
-                                   "pending_tasks": state.get("pending_tasks", []) or
-                                   [t for t in tasks if t["intent"] in ACCOUNT_INTENTS]})
-            verified = True
-            name = verification.get("first_name") or ""
-            if not [t for t in tasks if t["intent"] not in {"affirm", "greeting", "thanks"}]:
-                tasks = state.get("pending_tasks", [])
-                if not tasks:
-                    return Step(text=self.t.render("verified_what_next", first_name=name))
-            prefix.append(self.t.render("verified", first_name=name))
+            outcome = self._after_verification(turn, verification, tasks, identity)
+            if isinstance(outcome, Step):
+                return outcome
+            tasks, greeting = outcome
+            prefix.append(greeting)
 
-        # Answers to a question we asked last turn.
-        tasks = self._continue_from_state(turn, tasks, intents)
-        if isinstance(tasks, Step):
-            return tasks
-
+        continued = self._continue_from_state(turn, tasks)
+        if isinstance(continued, Step):
+            return continued
+        tasks = continued
         if not tasks:
             return self._no_task(turn, identity)
 
+        verified = turn.facts.get("verified", False) or verification is not None
         needs_account = [t for t in tasks if t["intent"] in ACCOUNT_INTENTS]
         if needs_account and not verified:
             return self._ask_identity(turn, identity, needs_account)
@@ -186,75 +122,78 @@ class OfflineBrain:
             if out.text:
                 parts.append(out.text)
             new_state.update(out.state)
-        if tasks and tasks[0]["intent"] == "unknown":
-            pass
         return Step(text=" ".join(parts), state=new_state)
 
-    def _continue_from_state(self, turn: Turn, tasks: list[dict[str, Any]],
-                             intents: list[str]) -> list[dict[str, Any]] | Step:
+    # --- identity ----------------------------------------------------------------------
+
+    def _identity(self, turn: Turn) -> dict[str, Any]:
+        """Identity details of this message, completed by those kept from earlier turns.
+        ``given`` says whether this message itself carried a date of birth or ZIP."""
+        identity = dict(turn.plan["identity"])
+        partial = turn.state.get("identity_partial", {})
+        identity["given"] = bool(identity["dob"] or identity["zip"])
+        identity["dob"] = identity["dob"] or partial.get("dob")
+        identity["zip"] = identity["zip"] or partial.get("zip")
+        return identity
+
+    def _verification_call(self, turn: Turn, identity: dict[str, Any]) -> Step | None:
+        """Identify (anonymous sessions) and verify when the details are there."""
+        facts = turn.facts
+        if facts.get("verified") or facts.get("verification_locked"):
+            return None
+        knows_subject = facts.get("customer_known") or facts.get("identified")
+        wants_identity = identity["loan_number"] or identity["phone"]
+        identified_now = turn.result("identify_customer") is not None
+        if not knows_subject and wants_identity and not identified_now:
+            return Step("identify_customer", {"loan_number": identity["loan_number"],
+                                              "phone": identity["phone"]})
+        fresh = identity["given"] or identified_now
+        if (knows_subject or identified_now) and fresh and identity["dob"] and identity["zip"] \
+                and not turn.result("verify_identity"):
+            return Step("verify_identity", {"date_of_birth": identity["dob"],
+                                            "postal_code": identity["zip"]})
+        return None
+
+    def _after_verification(self, turn: Turn, verification: dict[str, Any], tasks: Tasks,
+                            identity: dict[str, Any]) -> Step | tuple[Tasks, str]:
         state = turn.state
-        awaiting = state.get("awaiting")
-        substantive = [i for i in intents if i not in {"affirm", "deny", "thanks", "greeting"}]
-        if awaiting in {"offer_human", "offer_hardship"}:
-            if "affirm" in intents and not substantive:
-                reason = "hardship" if awaiting == "offer_hardship" else "human_request"
-                if turn.result("escalate_to_human"):
-                    return Step(text=self.t.render(f"escalated.{reason}"))
-                return Step("escalate_to_human", {"reason": reason,
-                                                  "summary": state.get("offer_summary", "")})
-            if awaiting == "offer_hardship" and "deny" in intents and not substantive and \
-                    "can" not in turn.text.lower():
-                return Step("escalate_to_human", {"reason": "hardship",
-                            "summary": "Customer cannot pay within the promise-to-pay window."}) \
-                    if not turn.result("escalate_to_human") else \
-                    Step(text=self.t.render("escalated.hardship"))
-        if awaiting == "verification" and not substantive:
-            return state.get("pending_tasks", []) if turn.facts.get("verified") else tasks
-        if awaiting and awaiting.startswith("slot:") and not substantive:
-            pending_task = dict(state.get("task", {}))
-            if pending_task:
-                pending_task["slots"] = {**pending_task.get("slots", {}),
-                                         **_slots_for(pending_task["intent"], turn)}
-                return [pending_task]
-        if awaiting and awaiting.startswith("slot:") and substantive:
-            # A new request that also fills the slot ("on the 20th" read as promise_to_pay).
-            pending_task = state.get("task", {})
-            if pending_task and pending_task.get("intent") in substantive:
-                merged = []
-                for t in tasks:
-                    if t["intent"] == pending_task["intent"]:
-                        t = {**t, "slots": {**pending_task.get("slots", {}),
-                                            **{k: v for k, v in t["slots"].items() if v}}}
-                    merged.append(t)
-                return merged
-        if awaiting == "loan_choice" and not substantive:
-            loan = turn.plan["identity"].get("loan_number")
-            if loan:
-                return [{**t, "slots": {**t.get("slots", {}), "loan_id": loan}}
-                        for t in state.get("pending_tasks", [])]
-        if awaiting == "loan_choice" and substantive and turn.plan["identity"].get("loan_number"):
-            return tasks
-        return tasks
+        if verification.get("status") != "ok":
+            if verification.get("error") == "verification_locked":
+                return Step(text=self.t.render("escalated.verification_failed"))
+            left = int(verification.get("attempts_left", 0))
+            pending = state.get("pending_tasks", []) or \
+                [t for t in tasks if t["intent"] in ACCOUNT_INTENTS]
+            return Step(text=self.t.render("verification_failed", attempts_left=left,
+                                           plural="" if left == 1 else "s"),
+                        state={"awaiting": "verification", "pending_tasks": pending,
+                               "identity_partial": _partial(identity)})
+        name = verification.get("first_name") or ""
+        if not [t for t in tasks if t["intent"] not in {"affirm", "greeting", "thanks"}]:
+            tasks = state.get("pending_tasks", [])
+            if not tasks:
+                return Step(text=self.t.render("verified_what_next", first_name=name))
+        return tasks, self.t.render("verified", first_name=name)
 
     def _no_task(self, turn: Turn, identity: dict[str, Any]) -> Step:
         facts, state = turn.facts, turn.state
+        keep = {"pending_tasks": state.get("pending_tasks", []),
+                "identity_partial": _partial(identity)}
         if turn.result("identify_customer") and not facts.get("verified"):
             return Step(text=self.t.render("ask_verification_after_identifier"),
-                        state={"awaiting": "verification",
-                               "pending_tasks": state.get("pending_tasks", []),
-                               "identity_partial": _partial(identity)})
+                        state={"awaiting": "verification", **keep})
         if not facts.get("verified") and (identity["dob"] or identity["zip"]):
             if facts.get("verification_locked"):
                 return Step(text=self.t.render("escalated.verification_failed"))
             if not (facts.get("customer_known") or facts.get("identified")):
                 return Step(text=self.t.render("ask_identifier"),
-                            state={"awaiting": "identifier", "identity_partial": _partial(identity),
-                                   "pending_tasks": state.get("pending_tasks", [])})
+                            state={"awaiting": "identifier", **keep})
+            if identity["dob"] and identity["zip"]:
+                return Step(text=self.t.render("ask_verification"),
+                            state={"awaiting": "verification", **keep})
             missing = "your 5-digit ZIP code" if identity["dob"] else "your date of birth"
             return Step(text=self.t.render("ask_verification_partial", missing=missing),
-                        state={"awaiting": "verification", "identity_partial": _partial(identity),
-                               "pending_tasks": state.get("pending_tasks", [])})
-        if facts.get("verified") and (identity["dob"] and identity["zip"]):
+                        state={"awaiting": "verification", **keep})
+        if facts.get("verified") and identity["given"]:
             return Step(text=self.t.render("already_verified"))
         streak = int(state.get("not_understood", 0)) + 1
         if streak >= 2:
@@ -263,8 +202,7 @@ class OfflineBrain:
                                "offer_summary": "The assistant could not understand the request."})
         return Step(text=self.t.render("not_understood"), state={"not_understood": streak})
 
-    def _ask_identity(self, turn: Turn, identity: dict[str, Any],
-                      tasks: list[dict[str, Any]]) -> Step:
+    def _ask_identity(self, turn: Turn, identity: dict[str, Any], tasks: Tasks) -> Step:
         facts = turn.facts
         state = {"awaiting": "verification", "pending_tasks": tasks,
                  "identity_partial": _partial(identity)}
@@ -276,392 +214,96 @@ class OfflineBrain:
                                                                         "awaiting": "identifier"})
         if turn.result("identify_customer"):
             return Step(text=self.t.render("ask_verification_after_identifier"), state=state)
-        if identity["dob"] or identity["zip"]:
+        if bool(identity["dob"]) != bool(identity["zip"]):
             missing = "your 5-digit ZIP code" if identity["dob"] else "your date of birth"
             return Step(text=self.t.render("ask_verification_partial", missing=missing),
                         state=state)
         return Step(text=self.t.render("ask_verification"), state=state)
 
-    # --- tasks -------------------------------------------------------------------------
+    # --- answers to what we asked last turn ---------------------------------------------
 
-    def _task(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
-        intent = task["intent"]
-        handler = getattr(self, f"_do_{intent}", None)
-        if handler is None:
-            return Step(text=self.t.render("not_understood"))
-        return handler(turn, index, task)
+    def _continue_from_state(self, turn: Turn, tasks: Tasks) -> Tasks | Step:
+        state = turn.state
+        awaiting = state.get("awaiting") or ""
+        if awaiting in {"offer_human", "offer_hardship"}:
+            step = self._answer_offer(turn, awaiting, tasks)
+            if step is not None:
+                return step
+        if awaiting == "offer_link" and "affirm" in turn.intents and \
+                not dialogue.substantive(tasks) and state.get("task"):
+            return [state["task"]]
+        if awaiting == "verification" and not dialogue.substantive(tasks):
+            return state.get("pending_tasks", []) if turn.facts.get("verified") else tasks
+        if awaiting == "loan_choice":
+            picked = self._answer_loan_choice(turn, tasks)
+            if picked is not None:
+                return picked
+        pending = state.get("task")
+        if pending and awaiting == "confirmation":
+            tasks = [_refer_back(t, pending, turn.text) for t in tasks]
+        if pending and (awaiting.startswith("slot:") or awaiting in {"confirmation",
+                                                                      "offer_hardship"}):
+            values = dialogue.fresh_values(pending["intent"], turn.text, turn.today,
+                                           turn.loan_number)
+            asked = awaiting.removeprefix("slot:")
+            if dialogue.answers_pending(pending["intent"], asked, tasks, values, turn.text):
+                return [dialogue.merge(pending, values)]
+        return tasks
 
-    def _summary(self, turn: Turn, index: int, task: dict[str, Any]) -> dict[str, Any] | Step:
-        tag = f"summary:{index}"
-        result = turn.result("get_account_summary", tag)
-        if result is None:
-            return Step("get_account_summary", {"loan_id": task.get("slots", {}).get("loan_id")},
-                        tag=tag)
-        return result
-
-    def _loans_or_refusal(self, turn: Turn, result: dict[str, Any],
-                          task: dict[str, Any]) -> list[dict[str, Any]] | Step:
-        if result.get("status") != "ok":
-            return self._refusal(result, task)
-        return result.get("loans", [])
-
-    def _refusal(self, result: dict[str, Any], task: dict[str, Any]) -> Step:
-        error = result.get("error")
-        if error == "loan_choice_needed":
-            loans = ", ".join(result.get("loans", []))
-            return Step(text=self.t.render("which_loan", loans=loans),
-                        state={"awaiting": "loan_choice", "pending_tasks": [task]})
-        if error == "identity_not_verified":
-            return Step(text=self.t.render("ask_verification"),
-                        state={"awaiting": "verification", "pending_tasks": [task]})
-        if error == "unknown_loan":
-            return Step(text=result.get("message", ""))
-        if error == "internal_error":
-            return Step(text=self.t.render("tool_error"))
-        return Step(text=result.get("message", self.t.render("tool_error")))
-
-    def _read_answer(self, turn: Turn, index: int, task: dict[str, Any], render) -> Step:  # noqa: ANN001
-        summary = self._summary(turn, index, task)
-        if isinstance(summary, Step):
-            return summary
-        loans = self._loans_or_refusal(turn, summary, task)
-        if isinstance(loans, Step):
-            return loans
-        return Step(text=" ".join(render(loan) for loan in loans))
-
-    def _do_balance(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
-        def render(loan: dict[str, Any]) -> str:
-            if loan["days_past_due"] > 0 or loan["past_due_amount"] != "$0.00":
-                past = self.t.render("past_due_part_some", **loan)
-            else:
-                past = self.t.render("past_due_part_none")
-            if loan["next_due_date"] is None:
-                return self.t.render("payoff_answer", **loan)
-            return self.t.render("summary_one_loan", past_due_part=past, **loan)
-
-        return self._read_answer(turn, index, task, render)
-
-    def _do_loan_list(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
-        summary = self._summary(turn, index, task)
-        if isinstance(summary, Step):
-            return summary
-        loans = self._loans_or_refusal(turn, summary, task)
-        if isinstance(loans, Step):
-            return loans
-        ids = ", ".join(loan["loan_id"] for loan in loans)
-        return Step(text=self.t.render("loan_list", count=len(loans), loans=ids,
-                                       plural="" if len(loans) == 1 else "s"))
-
-    def _do_past_due(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
-        def render(loan: dict[str, Any]) -> str:
-            if loan["past_due_amount"] == "$0.00":
-                return self.t.render("past_due_none", **loan)
-            return self.t.render("past_due_answer", **loan)
-
-        return self._read_answer(turn, index, task, render)
-
-    def _do_next_payment(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
-        def render(loan: dict[str, Any]) -> str:
-            if loan["next_due_date"] is None:
-                return self.t.render("next_payment_none", **loan)
-            return self.t.render("next_payment_answer", **loan)
-
-        return self._read_answer(turn, index, task, render)
-
-    def _do_payoff(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
-        return self._read_answer(turn, index, task,
-                                 lambda loan: self.t.render("payoff_answer", **loan))
-
-    def _do_fees_info(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
-        grace = self.policy.fees.grace_period_days
-        fee = format_money(self.policy.fees.late_fee)
-        rule = (f"A payment more than {grace} days late gets a {fee} late fee, once per "
-                "installment.")
-
-        def render(loan: dict[str, Any]) -> str:
-            unpaid = [f for f in loan["late_fees"] if not f["waived"]]
-            if not unpaid:
-                return self.t.render("fees_answer_none", **loan)
-            fee_list = "; ".join(f"a {f['amount']} late fee from {f['date']}" for f in unpaid)
-            return self.t.render("fees_answer_some", fee_list=fee_list, **loan)
-
-        step = self._read_answer(turn, index, task, render)
-        if step.text is not None:
-            step.text = f"{step.text} {rule}"
-        return step
-
-    def _do_payment_history(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
-        tag = f"history:{index}"
-        result = turn.result("get_payment_history", tag)
-        if result is None:
-            return Step("get_payment_history", {"loan_id": task["slots"].get("loan_id")}, tag=tag)
-        if result.get("status") != "ok":
-            return self._refusal(result, task)
-        rows = result.get("installments", [])
-        if not rows:
-            return Step(text=self.t.render("history_none", loan_id=result["loan_id"]))
-        text = "; ".join(f"{r['due_date']}: {r['amount']} due, {r['paid']} paid" for r in rows)
-        payments = result.get("payments", [])
-        extra = "".join(f" Payment received {p['date']}: {p['amount']}." for p in payments)
-        return Step(text=self.t.render("history_answer", loan_id=result["loan_id"], rows=text)
-                    + extra)
-
-    def _amount_from(self, turn: Turn, index: int, task: dict[str, Any]) -> Decimal | Step | None:
-        """The amount a task is about: said in dollars, or named (past due, payoff...)."""
-        slots = task.get("slots", {})
-        if slots.get("amount"):
-            return Decimal(slots["amount"])
-        keyword = slots.get("amount_keyword")
-        summary = self._summary(turn, index, task)
-        if isinstance(summary, Step):
-            return summary
-        loans = self._loans_or_refusal(turn, summary, task)
-        if isinstance(loans, Step):
-            return loans
-        if len(loans) != 1:
-            loan_ids = ", ".join(loan["loan_id"] for loan in loans)
-            return Step(text=self.t.render("which_loan", loans=loan_ids),
-                        state={"awaiting": "loan_choice", "pending_tasks": [task]})
-        loan = loans[0]
-        raw = loan["_raw"]
-        past_due = Decimal(raw["past_due"])
-        if keyword == "payoff":
-            return Decimal(loan["payoff_amount_today"].replace("$", "").replace(",", ""))
-        if keyword == "next_due" and raw["next_amount"]:
-            return Decimal(raw["next_amount"])
-        if keyword == "past_due" or past_due > 0:
-            return past_due if past_due > 0 else None
-        if raw["next_amount"] and task["intent"] == "promise_to_pay":
-            return Decimal(raw["next_amount"])
+    def _answer_offer(self, turn: Turn, awaiting: str, tasks: Tasks) -> Step | None:
+        intents = turn.intents
+        bare_yes = "affirm" in intents and not dialogue.substantive(tasks)
+        if awaiting == "offer_hardship":
+            pending = turn.state.get("task") or {}
+            values = dialogue.fresh_values("promise_to_pay", turn.text, turn.today, None)
+            if pending and values.get("date"):
+                return None  # a new date: the promise goes on
+            refuses = dialogue.cannot(turn.text) or ("deny" in intents and
+                                                     not dialogue.substantive(tasks))
+            if bare_yes or refuses:
+                return self._escalate(turn, "hardship", turn.state.get("offer_summary", ""))
+            return None
+        if bare_yes:
+            return self._escalate(turn, "human_request", turn.state.get("offer_summary", ""))
         return None
 
-    def _do_payment_link(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
-        tag = f"link:{index}"
-        result = turn.result("create_payment_link", tag)
-        if result is None:
-            amount = self._amount_from(turn, index, task)
-            if isinstance(amount, Step):
-                return amount
-            if amount is None:
-                return Step(text=self.t.render(
-                    "ask_link_amount", min_amount=format_money(self.policy.payment_link.min_amount)),
-                    state={"awaiting": "slot:amount", "task": task})
-            return Step("create_payment_link", {"amount": str(amount),
-                                                "loan_id": task["slots"].get("loan_id")}, tag=tag)
-        if result.get("status") != "ok":
-            return self._refusal(result, task)
-        return Step(text=self.t.render("payment_link_sent", **result))
-
-    def _do_how_to_pay(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
-        tag = f"policy:{index}"
-        result = turn.result("search_policy", tag)
-        if result is None:
-            return Step("search_policy", {"query": "ways to pay payment methods " + turn.text},
-                        tag=tag)
-        policy_text = self._policy_text(result)
-        if policy_text is None:
-            policy_text = ""
-        return Step(text=self.t.render("how_to_pay_answer", policy=policy_text).strip())
-
-    def _do_promise_to_pay(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
-        tag = f"ptp:{index}"
-        result = turn.result("promise_to_pay", tag)
-        slots = task.get("slots", {})
-        if result is None:
-            amount = self._amount_from(turn, index, task)
-            if isinstance(amount, Step):
-                return amount
-            latest = format_date(date.fromordinal(
-                turn.today.toordinal() + self.policy.promise_to_pay.max_days_ahead))
-            if not slots.get("date"):
-                task = {**task, "slots": {**slots, **({"amount": str(amount)} if amount else {})}}
-                if amount is None:
-                    return Step(text=self.t.render("ask_ptp_date_no_amount"),
-                                state={"awaiting": "slot:date", "task": task})
-                return Step(text=self.t.render("ask_ptp_date", amount=format_money(amount),
-                                               latest_date=latest),
-                            state={"awaiting": "slot:date", "task": task})
-            if amount is None:
-                return Step(text=self.t.render("ask_ptp_amount",
-                                               date=format_date(date.fromisoformat(slots["date"]))),
-                            state={"awaiting": "slot:amount", "task": task})
-            return Step("promise_to_pay", {"amount": str(amount), "date": slots["date"],
-                                           "loan_id": slots.get("loan_id")}, tag=tag)
-        if result.get("status") != "ok":
-            if result.get("error") == "ptp_date_too_far":
-                return Step(text=self.t.render("ptp_too_far", **result),
-                            state={"awaiting": "offer_hardship",
-                                   "offer_summary": "Customer asked for a promise to pay beyond "
-                                                    "the 14-day window.",
-                                   "task": {**task, "slots": {k: v for k, v in slots.items()
-                                                              if k != "date"}}})
-            return self._refusal(result, task)
-        return self._proposal_or_done(result, "ptp", {
-            "replaces": self.t.get("ptp_replaces") if result.get("replaces_open_promise") else ""})
-
-    def _proposal_or_done(self, result: dict[str, Any], name: str,
-                          extra: dict[str, Any] | None = None) -> Step:
-        values = {**result, **(result.get("proposal") or {}), **(extra or {})}
-        if "day_of_month" in values:
-            values["day_ordinal"] = ordinal(int(values["day_of_month"]))
-        if result.get("needs_confirmation"):
-            return Step(text=self.t.render(f"{name}_propose", **values),
-                        state={"awaiting": "confirmation"})
-        return Step(text=self.t.render(f"{name}_recorded", **values))
-
-    def _do_due_date_change(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
-        tag = f"due:{index}"
-        result = turn.result("change_due_date", tag)
-        slots = task.get("slots", {})
-        if result is None:
-            if slots.get("day") is None:
-                return Step(text=self.t.render("ask_due_day"),
-                            state={"awaiting": "slot:day", "task": task})
-            return Step("change_due_date", {"day_of_month": int(slots["day"]),
-                                            "loan_id": slots.get("loan_id")}, tag=tag)
-        if result.get("status") != "ok":
-            if result.get("error") in {"loan_choice_needed", "identity_not_verified",
-                                       "unknown_loan", "internal_error"}:
-                return self._refusal(result, task)
-            if result.get("error") == "due_date_day_out_of_range":
-                return Step(text=f"{result['message']} {self.t.render('ask_due_day')}",
-                            state={"awaiting": "slot:day", "task": {**task, "slots": {
-                                k: v for k, v in slots.items() if k != "day"}}})
-            return Step(text=self.t.render("due_date_refused", message=result["message"]),
-                        state=_offer_human(f"Due-date change refused: {result.get('error')}"))
-        return self._proposal_or_done(result, "due_date")
-
-    def _do_deferral(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
-        tag = f"deferral:{index}"
-        result = turn.result("request_deferral", tag)
-        if result is None:
-            return Step("request_deferral", {"loan_id": task["slots"].get("loan_id")}, tag=tag)
-        if result.get("status") != "ok":
-            if result.get("error") in {"loan_choice_needed", "identity_not_verified",
-                                       "unknown_loan", "internal_error"}:
-                return self._refusal(result, task)
-            return Step(text=self.t.render("deferral_refused", message=result["message"]),
-                        state=_offer_human(f"Deferral refused: {result.get('error')}"))
-        return self._proposal_or_done(result, "deferral")
-
-    def _do_fee_waiver(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
-        tag = f"waiver:{index}"
-        result = turn.result("waive_late_fee", tag)
-        if result is None:
-            return Step("waive_late_fee", {"loan_id": task["slots"].get("loan_id")}, tag=tag)
-        if result.get("status") != "ok":
-            if result.get("error") in {"loan_choice_needed", "identity_not_verified",
-                                       "unknown_loan", "internal_error"}:
-                return self._refusal(result, task)
-            if result.get("error") == "fee_waiver_no_late_fee":
-                return Step(text=result["message"])
-            return Step(text=self.t.render("fee_waiver_refused", message=result["message"]),
-                        state=_offer_human("A further late-fee waiver was requested."))
-        return self._proposal_or_done(result, "fee_waiver")
-
-    def _do_contact_preferences(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
-        tag = f"contact:{index}"
-        result = turn.result("update_contact_preferences", tag)
-        changes = task.get("slots", {}).get("changes") or {}
-        if result is None:
-            if not changes:
-                return Step(text=self.t.render("ask_contact_change"),
-                            state={"awaiting": "slot:changes", "task": task})
-            return Step("update_contact_preferences", changes, tag=tag)
-        if result.get("status") != "ok":
-            return self._refusal(result, task)
-        if changes.get("do_not_contact"):
-            return Step(text=self.t.render("contact_dnc"))
-        words = []
-        labels = {"sms": "text messages", "email": "e-mails", "calls": "phone calls"}
-        for key, label in labels.items():
-            if key in changes:
-                words.append(f"{label} {'on' if changes[key] else 'off'}")
-        if changes.get("contact_hours"):
-            words.append(f"contact hours set to {changes['contact_hours']}")
-        return Step(text=self.t.render("contact_updated", changes=", ".join(words)))
-
-    def _policy_text(self, result: dict[str, Any]) -> str | None:
-        if result.get("status") != "ok" or not result.get("found"):
+    def _answer_loan_choice(self, turn: Turn, tasks: Tasks) -> Tasks | None:
+        state = turn.state
+        loan = dialogue.chosen_loan(turn.text, turn.loan_number, state.get("loans", []))
+        if loan is None:
             return None
-        hit = result["hits"][0]
-        excerpt = _excerpt(hit["text"])
-        return f"{excerpt} {self.t.render('policy_source', title=hit['title'])}"
+        others = [t for t in dialogue.substantive(tasks)
+                  if t.get("cue") and not dialogue.is_bare(turn.text)]
+        if others:
+            return None
+        return [{**t, "slots": {**t.get("slots", {}), "loan_id": loan}}
+                for t in state.get("pending_tasks", [])]
 
-    def _do_policy_question(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
-        tag = f"policy:{index}"
-        result = turn.result("search_policy", tag)
-        if result is None:
-            return Step("search_policy", {"query": turn.text}, tag=tag)
-        if result.get("status") != "ok" or not result.get("found"):
-            return Step(text=self.t.render("policy_not_found"),
-                        state=_offer_human("A policy question the documents did not answer."))
-        hit = result["hits"][0]
-        return Step(text=self.t.render("policy_answer", title=hit["title"],
-                                       excerpt=_excerpt(hit["text"])))
+def _parse_result(message: ToolMessage, tags: dict[str, str | None]) -> dict[str, Any]:
+    try:
+        value = json.loads(str(message.content))
+    except (TypeError, ValueError):
+        value = {"status": "error", "error": "unreadable"}
+    if not isinstance(value, dict):
+        value = {"status": "error", "error": "unreadable"}
+    value["_tag"] = tags.get(message.tool_call_id)
+    return value
 
-    def _do_affirm(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
-        tag = f"confirm:{index}"
-        names = {"promise_to_pay": "ptp", "due_date_change": "due_date",
-                 "deferral": "deferral", "fee_waiver": "fee_waiver"}
-        for kind, tool in PENDING_TOOL.items():
-            result = turn.result(tool, tag)
-            if result is not None:
-                if result.get("status") != "ok":
-                    return self._refusal(result, task)
-                return self._proposal_or_done(result, names[kind], {"replaces": ""})
-        pending = turn.facts.get("pending_confirmations") or {}
-        if pending:
-            key, entry = next(iter(pending.items()))
-            tool = PENDING_TOOL.get(key.split(":", 1)[0])
-            if tool:
-                return Step(tool, {**entry.get("args", {}), "confirm": True}, tag=tag)
-        return Step(text=self.t.render("how_can_i_help"))
 
-    def _do_deny(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
-        if turn.facts.get("pending_confirmations"):
-            return Step(text=self.t.render("deny_pending"))
-        return Step(text=self.t.render("deny_generic"))
+_REFERENCE = re.compile(r"\b(it|that|this|the same( amount)?|that amount)\b", re.IGNORECASE)
 
-    def _do_greeting(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
-        return Step(text=self.t.render("how_can_i_help"))
 
-    def _do_thanks(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
-        return Step(text=self.t.render("thanks"))
-
-    def _do_goodbye(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
-        return Step(text=self.t.render("goodbye"))
-
-    def _do_out_of_scope(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
-        return Step(text=self.t.render("out_of_scope", support_phone=self.policy.lender.support_phone))
+def _refer_back(task: dict[str, Any], pending: dict[str, Any], text: str) -> dict[str, Any]:
+    """"send me a link for it": the amount (and loan) of the proposal we just made."""
+    slots = task.get("slots", {})
+    if task["intent"] != "payment_link" or slots.get("amount") or slots.get("amount_keyword") \
+            or not _REFERENCE.search(text):
+        return task
+    carried = {k: v for k, v in pending.get("slots", {}).items()
+               if k in {"amount", "amount_keyword", "loan_id"} and v}
+    return {**task, "slots": {**carried, **slots}}
 
 
 def _partial(identity: dict[str, Any]) -> dict[str, Any]:
     return {k: identity[k] for k in ("dob", "zip") if identity.get(k)}
 
-
-def _offer_human(summary: str) -> dict[str, Any]:
-    return {"awaiting": "offer_human", "offer_summary": summary}
-
-
-def _slots_for(intent: str, turn: Turn) -> dict[str, Any]:
-    from agent.engine.offline.understanding import task_slots
-
-    found = task_slots(intent, turn.text, turn.today)
-    if intent == "due_date_change" and "day" not in found:
-        from agent.engine.offline.slots import extract_day_of_month
-
-        day = extract_day_of_month(turn.text)
-        if day is not None:
-            found["day"] = day
-    return {k: v for k, v in found.items() if v not in (None, {}, "")}
-
-
-def _excerpt(text: str, limit: int = 420) -> str:
-    body = " ".join(line.strip().lstrip("#-*> ").strip() for line in text.splitlines()
-                    if line.strip() and not line.strip().startswith("#"))
-    if len(body) <= limit:
-        return body
-    cut = body[:limit]
-    end = max(cut.rfind(". "), cut.rfind("? "), cut.rfind("! "))
-    return cut[: end + 1] if end > 100 else cut.rsplit(" ", 1)[0] + "…"

@@ -36,6 +36,9 @@ SLANG: dict[str, str] = {
     "recieve": "receive", "recieved": "received", "wk": "week", "hrs": "hours",
     "dont": "don't", "cant": "can't", "wont": "won't", "im": "i'm", "ive": "i've",
     "doesnt": "doesn't", "didnt": "didn't", "isnt": "isn't",
+    "yess": "yes", "yesss": "yes", "yas": "yes", "ye": "yes", "yeh": "yeah", "yeahh": "yeah",
+    "yh": "yeah", "okk": "ok", "okey": "okay", "okie": "okay", "kk": "ok", "sure thing": "sure",
+    "nope": "no", "noo": "no", "nah": "no",
 }
 
 DOMAIN_WORDS: tuple[str, ...] = (

@@ -91,76 +91,118 @@ def _weekday_date(today: date, weekday: int, qualifier: str | None) -> date:
     return today + timedelta(days=delta)
 
 
-def extract_date(text: str, today: date) -> FoundDate | None:
-    """The first date meant as a future payment date (relative to ``today``)."""
-    t = text.lower()
-    # ISO 2026-03-13
-    if m := re.search(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b", t):
-        if d := _safe_date(int(m[1]), int(m[2]), int(m[3])):
-            return FoundDate(d, m[0], True)
-    # 5/22, 5/22/2026, 05-22
-    if m := re.search(r"\b(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?\b", t):
-        month, day = int(m[1]), int(m[2])
-        if m[3]:
-            if d := _safe_date(_year(m[3]), month, day):
-                return FoundDate(d, m[0], True)
-        elif d := _next_on_or_after(today, month, day):
+def _iso_date(t: str, today: date) -> FoundDate | None:
+    if (m := re.search(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b", t)) and \
+            (d := _safe_date(int(m[1]), int(m[2]), int(m[3]))):
+        return FoundDate(d, m[0], True)
+    return None
+
+
+def _slash_date(t: str, today: date) -> FoundDate | None:
+    """5/22, 5/22/2026, 05-22-26 (US month first)."""
+    m = re.search(r"\b(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?\b", t)
+    if m is None:
+        return None
+    month, day = int(m[1]), int(m[2])
+    if m[3]:
+        d = _safe_date(_year(m[3]), month, day)
+        return FoundDate(d, m[0], True) if d else None
+    d = _next_on_or_after(today, month, day)
+    return FoundDate(d, m[0]) if d else None
+
+
+def _month_name_date(t: str, today: date) -> FoundDate | None:
+    """May 22, May 22nd 2026, 22 May, the 22nd of May."""
+    patterns = (
+        (rf"\b({_MONTH_RE})\.?\s+(?:the\s+)?(\d{{1,2}})(?:st|nd|rd|th)?\b(?!\s*(?:am|pm|:))"
+         rf"(?:,?\s+(\d{{4}}))?", 1, 2),
+        (rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH_RE})\b(?:,?\s+(\d{{4}}))?", 2, 1),
+    )
+    for pattern, month_group, day_group in patterns:
+        if m := re.search(pattern, t):
+            month, day = MONTHS[m[month_group]], int(m[day_group])
+            d = _safe_date(int(m[3]), month, day) if m[3] else \
+                _next_on_or_after(today, month, day)
+            if d:
+                return FoundDate(d, m[0], bool(m[3]))
+    return None
+
+
+def _day_of_next_month(t: str, today: date) -> FoundDate | None:
+    """the 5th of next month."""
+    m = re.search(r"\b(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?next\s+month\b", t)
+    if m is None:
+        return None
+    base = add_months(date(today.year, today.month, 1), 1)
+    d = _safe_date(base.year, base.month, int(m[1]))
+    return FoundDate(d, m[0]) if d else None
+
+
+def _ordinal_day(t: str, today: date) -> FoundDate | None:
+    """Friday the 13th, the 20th, on the 1st, on the nineteenth."""
+    words = "|".join(sorted(ORDINAL_WORDS, key=len, reverse=True))
+    candidates = (
+        (rf"\b(?:(?:{_WEEKDAY_RE})\s+)?the\s+(\d{{1,2}})(?:st|nd|rd|th)\b", int),
+        (rf"\b(?:on|by)\s+the\s+({words})\b", ORDINAL_WORDS.__getitem__),
+        (r"\b(?:on|by)\s+the\s+(\d{1,2})\b(?!\s*(?:dollars|bucks|%|/|:))", int),
+        (r"\b(\d{1,2})(?:st|nd|rd|th)\b", int),
+    )
+    for pattern, to_day in candidates:
+        if (m := re.search(pattern, t)) and (d := _next_day_of_month(today, to_day(m[1]))):
             return FoundDate(d, m[0])
-    # May 22, May 22nd 2026, 22 May, 22nd of May
-    if m := re.search(
-        rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?\b", t
-    ):
-        month, day = MONTHS[m[1]], int(m[2])
-        d = _safe_date(int(m[3]), month, day) if m[3] else _next_on_or_after(today, month, day)
-        if d:
-            return FoundDate(d, m[0], bool(m[3]))
-    if m := re.search(
-        rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH_RE})\b(?:,?\s+(\d{{4}}))?", t
-    ):
-        month, day = MONTHS[m[2]], int(m[1])
-        d = _safe_date(int(m[3]), month, day) if m[3] else _next_on_or_after(today, month, day)
-        if d:
-            return FoundDate(d, m[0], bool(m[3]))
-    # Friday the 29th / the 20th / on the 1st
-    if m := re.search(rf"\b(?:({_WEEKDAY_RE})\s+)?the\s+(\d{{1,2}})(?:st|nd|rd|th)\b", t):
-        if d := _next_day_of_month(today, int(m[2])):
-            return FoundDate(d, m[0])
-    if m := re.search(r"\bon\s+the\s+(" + "|".join(ORDINAL_WORDS) + r")\b", t):
-        if d := _next_day_of_month(today, ORDINAL_WORDS[m[1]]):
-            return FoundDate(d, m[0])
-    if m := re.search(r"\b(?:on\s+)?the\s+(\d{1,2})(?:st|nd|rd|th)?\b(?!\s*(?:dollars|bucks|%))",
-                      t):
-        if re.search(r"\bthe\s+\d{1,2}(st|nd|rd|th)\b", m[0]) or "on the" in m[0]:
-            if d := _next_day_of_month(today, int(m[1])):
-                return FoundDate(d, m[0])
-    if re.search(r"\b(today|tonight|right now|now)\b", t) and not re.search(
-        r"\b(owe|balance|due)\b.*\b(today|now)\b|\b(today|now)\b.*\b(owe|balance)\b", t
-    ):
-        if re.search(r"\b(pay|paying|send|promise)\b.*\b(today|tonight)\b", t):
-            return FoundDate(today, "today")
+    return None
+
+
+def _today_words(t: str, today: date) -> FoundDate | None:
+    if re.search(r"\b(later today|today|tonight|this (evening|afternoon)|after work)\b", t) and \
+            re.search(r"\b(pay|paying|send|promise|cover|make (the|a|my) payment)\b", t):
+        return FoundDate(today, "today")
+    return None
+
+
+def _relative_words(t: str, today: date) -> FoundDate | None:
+    if m := re.search(r"\b(?:the\s+)?day after tomorrow\b", t):
+        return FoundDate(today + timedelta(days=2), m[0])
     if re.search(r"\b(tomorrow|tmrw|tmr|tomorow|tommorow|tommorrow)\b", t):
         return FoundDate(today + timedelta(days=1), "tomorrow")
-    if m := re.search(r"\bday after tomorrow\b", t):
-        return FoundDate(today + timedelta(days=2), m[0])
-    if m := re.search(rf"\b(this|next|coming|on)?\s*({_WEEKDAY_RE})\b", t):
+    if m := re.search(rf"\b(this|next|coming|on|by)?\s*({_WEEKDAY_RE})\b", t):
         qualifier = (m[1] or "").strip() or None
         return FoundDate(_weekday_date(today, WEEKDAYS[m[2]], qualifier), m[0].strip())
-    if m := re.search(r"\bin\s+(\d{1,3}|" + "|".join(WORD_NUMBERS) + r")\s+(day|days|week|weeks"
-                      r"|month|months)\b", t):
+    if m := re.search(r"\bthis weekend\b", t):
+        return FoundDate(_weekday_date(today, 5, None), m[0])
+    return _in_some_time(t, today)
+
+
+def _in_some_time(t: str, today: date) -> FoundDate | None:
+    """in 5 days, in two weeks, next week, end of the month, next month."""
+    numbers = "|".join(sorted(WORD_NUMBERS, key=len, reverse=True))
+    if m := re.search(rf"\bin\s+(\d{{1,3}}|{numbers})\s+(day|days|week|weeks|month|months)\b", t):
         n = int(m[1]) if m[1].isdigit() else WORD_NUMBERS[m[1]]
-        unit = m[2]
-        if unit.startswith("day"):
+        if m[2].startswith("day"):
             return FoundDate(today + timedelta(days=n), m[0])
-        if unit.startswith("week"):
+        if m[2].startswith("week"):
             return FoundDate(today + timedelta(weeks=n), m[0])
         return FoundDate(add_months(today, n), m[0])
     if m := re.search(r"\bnext week\b", t):
         return FoundDate(today + timedelta(days=7 - today.weekday()), m[0])
-    if m := re.search(r"\b(end of (the|this) month|month end)\b", t):
+    if m := re.search(r"\b(end of (the|this) month|month end|end of month)\b", t):
         nxt = add_months(date(today.year, today.month, 1), 1)
         return FoundDate(nxt - timedelta(days=1), m[0])
     if m := re.search(r"\bnext month\b", t):
         return FoundDate(add_months(today, 1), m[0])
+    return None
+
+
+_DATE_PARSERS = (_iso_date, _slash_date, _month_name_date, _day_of_next_month, _ordinal_day,
+                 _today_words, _relative_words)
+
+
+def extract_date(text: str, today: date) -> FoundDate | None:
+    """The first date meant as a future payment date (relative to ``today``)."""
+    t = text.lower()
+    for parser in _DATE_PARSERS:
+        if found := parser(t, today):
+            return found
     return None
 
 
@@ -179,9 +221,16 @@ def extract_birth_date(text: str) -> date | None:
         rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH_RE})\.?,?\s+(\d{{4}}|\d{{2}})\b", t
     ):
         return _safe_date(_year(m[3]), MONTHS[m[2]], int(m[1]))
-    if m := re.search(r"\b(\d{2})(\d{2})(\d{4})\b", t):  # 04121988
-        return _safe_date(int(m[3]), int(m[1]), int(m[2]))
+    if (m := re.search(r"\b(\d{2})(\d{2})(\d{4})\b", t)) and \
+            (found := _safe_date(int(m[3]), int(m[1]), int(m[2]))):  # 04121988
+        return found
+    if m := re.search(r"\b((?:19|20)\d{2})(\d{2})(\d{2})\b", t):  # 19880412
+        return _safe_date(int(m[1]), int(m[2]), int(m[3]))
     return None
+
+
+_PHONE_RE = re.compile(r"(?:\+?1[\s.-]?)?\(?\b\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}\b")
+_CARD_LIKE = re.compile(r"\b\d{4}(?:[ -]\d{4}){2,3}\b|\b\d{9,}\b")
 
 
 def extract_postal_code(text: str) -> str | None:
@@ -189,12 +238,13 @@ def extract_postal_code(text: str) -> str | None:
     cleaned = re.sub(r"\$\s?[\d,]+(\.\d+)?", " ", text)
     cleaned = re.sub(r"\b\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b", " ", cleaned)
     cleaned = re.sub(r"\b\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}\b", " ", cleaned)
-    cleaned = re.sub(r"\+?\d[\d\s().-]{8,}\d", lambda m: m[0] if len(re.sub(r"\D", "", m[0])) in
-                     (5, 9) else " ", cleaned)
-    if m := re.search(r"\b(?:zip|postal|post code|zipcode|zip code)\D{0,12}(\d{5})(?:-\d{4})?\b",
+    cleaned = re.sub(r"\b\d{8}\b", " ", cleaned)  # 04121988
+    cleaned = _CARD_LIKE.sub(" ", cleaned)
+    cleaned = _PHONE_RE.sub(" ", cleaned)
+    if m := re.search(r"\b(?:zip|postal|post code|zipcode|zip code)\D{0,12}?(\d{5})(?:-\d{4})?\b",
                       cleaned, re.IGNORECASE):
         return m[1]
-    candidates = re.findall(r"(?<![\d$.,])(\d{5})(?:-\d{4})?(?![\d,.]\d)", cleaned)
+    candidates = re.findall(r"(?<![\w$.,/-])(\d{5})(?:-\d{4})?(?![\d]|[,.]\d)", cleaned)
     return candidates[-1] if candidates else None
 
 
@@ -217,9 +267,10 @@ def extract_amounts(text: str) -> list[Decimal]:
             continue
     if not found:
         # "pay 165 on friday": a bare number right after a paying verb.
-        m = re.search(r"\b(?:pay|paying|send|sending|promise|put down|make)\s+(?:you\s+)?"
-                      r"(\d{2,6}(?:\.\d{1,2})?)\b(?!\s*(?:st|nd|rd|th|days?|weeks?|%))",
-                      text, re.IGNORECASE)
+        m = re.search(r"\b(?:pay|paying|send|sending|promise|put down|make|cover|give|do|"
+                      r"put)\s+(?:you\s+|u\s+|y'?all\s+)?"
+                      r"(\d{2,6}(?:\.\d{1,2})?)\b(?!\s*(?:st|nd|rd|th|days?|weeks?|months?|%|/|"
+                      r"am\b|pm\b))", text, re.IGNORECASE)
         if m:
             found.append(Decimal(m[1]))
     return found
@@ -230,8 +281,9 @@ AMOUNT_KEYWORDS = (
                  r"late amount|catch up|caught up|arrears"),
     ("payoff", r"pay ?off|payoff|full (balance|amount)|whole (balance|loan|thing|amount)|"
                r"entire (balance|loan)|everything i owe|close (out )?the loan|pay it all"),
-    ("next_due", r"next (payment|installment|bill)|this month'?s (payment|installment)|"
-                 r"upcoming (payment|installment)|regular payment|monthly payment"),
+    ("next_due", r"next (payment|installment|bill)|this month'?s (payment|installment|bill)|"
+                 r"upcoming (payment|installment|bill)|regular (payment|installment)|"
+                 r"monthly (payment|installment|bill)|(payment|installment|bill) due on the"),
 )
 
 
@@ -251,7 +303,8 @@ def extract_day_of_month(text: str) -> int | None:
     for word, n in sorted(ORDINAL_WORDS.items(), key=lambda kv: -len(kv[0])):
         if re.search(rf"\b{word}\b", t):
             return n
-    if m := re.search(r"\b(?:to|on|day)\s+(\d{1,2})\b(?!\s*(?:dollars|bucks|days|%|/))", t):
+    if m := re.search(r"\b(?:to|on|day|it|be)\s+(\d{1,2})\b(?!\s*(?:dollars|bucks|days|%|/|:|"
+                      r"am\b|pm\b))", t):
         return int(m[1])
     if m := re.fullmatch(r"\s*(\d{1,2})\s*\.?\s*", t):
         return int(m[1])
@@ -287,24 +340,62 @@ def extract_channels(text: str) -> list[str]:
     return [name for name, pattern in CHANNELS.items() if re.search(pattern, t)]
 
 
+_HOUR_RANGE = re.compile(
+    r"\b(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?\s*(?:-|–|to|and|until|till|through)\s*"
+    r"(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?(?!\s*(?:st|nd|rd|th|days?|/|\d))")
+_CONTACT_WORDS = re.compile(r"\b(between|from|hours|only|call\w*|contact\w*|text\w*|reach\w*|"
+                            r"prefer\w*|like|mornings?|afternoons?|evenings?)\b")
+# "after 6pm" / "before noon": the open end is the usual calling day (8 a.m. to 9 p.m.).
+EARLIEST_CONTACT, LATEST_CONTACT = 8, 21
+_PARTS_OF_DAY = (("morning", "08:00-12:00"), ("afternoon", "12:00-17:00"),
+                 ("evening", "17:00-20:00"))
+
+
 def extract_contact_hours(text: str) -> str | None:
-    """"between 9 and 5", "9am-5pm", "after 6pm", "mornings" → ``HH:MM-HH:MM``."""
+    """"between 9 and 5", "9am-5pm", "10:00 to 16:00", "mornings" → ``HH:MM-HH:MM``."""
     t = text.lower()
-    m = re.search(
-        r"\b(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?\s*(?:-|to|and|until|till)\s*"
-        r"(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?", t)
-    if m and re.search(r"\b(between|from|hours|only|call|contact|text|reach)\b", t):
-        start = _to_24h(int(m[1]), m[3] or ("am" if int(m[1]) >= 7 and not m[6] else m[6]))
-        end = _to_24h(int(m[4]), m[6] or ("pm" if int(m[4]) < 12 else None))
-        if start is not None and end is not None and start < end:
+    if (m := _HOUR_RANGE.search(t)) and _CONTACT_WORDS.search(t):
+        hours = _range_hours(int(m[1]), m[3], int(m[4]), m[6])
+        if hours is not None:
+            start, end = hours
             return f"{start:02d}:{int(m[2] or 0):02d}-{end:02d}:{int(m[5] or 0):02d}"
-    if re.search(r"\bmornings?\b", t) and re.search(r"\b(only|call|contact|prefer)\b", t):
-        return "08:00-12:00"
-    if re.search(r"\bafternoons?\b", t) and re.search(r"\b(only|call|contact|prefer)\b", t):
-        return "12:00-17:00"
-    if re.search(r"\bevenings?\b", t) and re.search(r"\b(only|call|contact|prefer)\b", t):
-        return "17:00-20:00"
+    if m := re.search(r"\b(after|from|past)\s+(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?"
+                      r"(?!\s*(?:st|nd|rd|th|days?|/))", t):
+        hour = _to_24h(int(m[2]), m[4] or ("pm" if int(m[2]) < 8 else None))
+        if hour is not None and EARLIEST_CONTACT <= hour < LATEST_CONTACT and \
+                _CONTACT_WORDS.search(t):
+            return f"{hour:02d}:{int(m[3] or 0):02d}-{LATEST_CONTACT:02d}:00"
+    if m := re.search(r"\b(before|until|till)\s+(noon|\d{1,2})(?::(\d{2}))?\s*"
+                      r"(am|pm|a\.m\.|p\.m\.)?(?!\s*(?:st|nd|rd|th|days?|/))", t):
+        hour = 12 if m[2] == "noon" else _to_24h(int(m[2]), m[4] or
+                                                  ("pm" if int(m[2]) < 8 else None))
+        if hour is not None and EARLIEST_CONTACT < hour <= LATEST_CONTACT and \
+                _CONTACT_WORDS.search(t):
+            return f"{EARLIEST_CONTACT:02d}:00-{hour:02d}:{int(m[3] or 0):02d}"
+    for word, hours_text in _PARTS_OF_DAY:
+        if re.search(rf"\b{word}s?\b", t) and re.search(r"\b(only|call\w*|contact\w*|"
+                                                         r"prefer\w*|reach\w*)\b", t):
+            return hours_text
     return None
+
+
+def _range_hours(start: int, start_mer: str | None, end: int,
+                 end_mer: str | None) -> tuple[int, int] | None:
+    """A daytime range: "9 to 5" is 09-17, "6 and 8 pm" is 18-20, "8 to 11" is 08-11."""
+    start_mer = start_mer or (end_mer if end_mer and start <= end else None)
+    first = _to_24h(start, start_mer)
+    if first is None:
+        return None
+    if start_mer is None and start < 7:
+        first += 12  # nobody asks for calls at 3 a.m.
+    last = _to_24h(end, end_mer)
+    if last is None:
+        return None
+    if end_mer is None and last <= first and last < 12:
+        last += 12
+    if not 0 <= first < last <= 24:
+        return None
+    return first, last
 
 
 def _to_24h(hour: int, meridiem: str | None) -> int | None:

@@ -1,4 +1,17 @@
-"""From a customer message to a plan: the tasks (intents with slots) and identity details."""
+"""From a customer message to a plan: the tasks (intents with slots) and identity details.
+
+Steps, all deterministic:
+
+1. normalise spelling and slang (:mod:`normalize`), for intents and task slots only:
+   identity details (date of birth, ZIP, loan and phone numbers) are read from the
+   original text;
+2. a few high-precision escalation cues (a request for a person, a dispute) that the
+   engine acts on itself when the input classifier let the message through;
+3. intent ranking (nearest examples + cue patterns, :mod:`intents`), up to two tasks;
+4. structure that embeddings miss: paying on a future date is a promise to pay, paying
+   now is a payment link, a due-date change is not a promise to pay;
+5. slots per task (amounts, dates, days of month, contact changes, loan numbers).
+"""
 
 from __future__ import annotations
 
@@ -7,30 +20,77 @@ from datetime import date
 from typing import Any
 
 from agent.engine.offline import slots
-from agent.engine.offline.intents import IntentMatcher
+from agent.engine.offline.intents import IntentMatcher, IntentScore
+from agent.engine.offline.normalize import normalize
 
 ACCOUNT_INTENTS = {
     "balance", "past_due", "next_payment", "payoff", "payment_history", "fees_info",
     "payment_link", "promise_to_pay", "due_date_change", "deferral", "fee_waiver",
     "contact_preferences", "loan_list",
 }
+READ_INTENTS = {"balance", "past_due", "next_payment", "payoff", "payment_history",
+                "fees_info", "loan_list"}
 SOCIAL_INTENTS = {"greeting", "thanks", "goodbye", "affirm", "deny"}
 WRITE_INTENTS = {"promise_to_pay", "due_date_change", "deferral", "fee_waiver"}
 SECOND_INTENT_MIN = 0.62
+TOP_INTENT_MIN = 0.5
+WRITE_INTENT_MIN = 0.58  # a write guessed from the embeddings alone needs more
+MIN_BIRTH_AGE_YEARS = 16
 
 _DNC = re.compile(
-    r"\b(stop (all )?(contact(ing)?|communication)|do not contact|don.?t contact|"
-    r"cease (all )?(contact|communication)|leave me alone|never contact|no contact at all|"
+    r"\b(stop (all )?(contact(ing)?|communications?)|do not contact|don.?t contact|"
+    r"cease (all )?(contact|communications?)|leave me alone|never contact|no contact at all|"
     r"stop (calling|contacting),? (texting|emailing)? ?(and|or)? ?(texting|emailing|calling)? me "
-    r"(at all|entirely|completely)|stop all)\b", re.IGNORECASE)
-_OPT_IN = re.compile(r"\b(you can|ok to|okay to|please|start|resume) (text|email|e-mail|call)",
-                     re.IGNORECASE)
-_NEGATIVE_CONTACT = re.compile(r"\b(stop|no more|don.?t|do not|opt ?out|unsubscribe|quit|"
-                               r"never|without)\b", re.IGNORECASE)
+    r"(at all|entirely|completely)|stop all|by any (method|means|channel)|"
+    r"(any|all) (form|forms|kind|way)s? of (contact|communication)|"
+    r"no calls,? no texts|nothing at all)\b", re.IGNORECASE)
+_NEGATIVE = re.compile(r"\b(stop|no|no more|don.?t|didn.?t|do not|opt ?out|unsubscribe|quit|"
+                       r"never|without|not|remove|cancel|off|blowing up|rather not)\b",
+                       re.IGNORECASE)
+_POSITIVE = re.compile(r"\b(you can|ok to|okay to|fine|ok|okay|good|prefer|start|resume|"
+                       r"only|rather|is best|are best|works)\b", re.IGNORECASE)
+_CLAUSE_SPLIT = re.compile(r"[,.;!?]|\bbut\b|\bhowever\b|\bexcept\b", re.IGNORECASE)
+
+_PAY_VERB = re.compile(r"\b(pay|paying|send|sending|cover|make (the|a|my|this) payment|"
+                       r"get (you|u) (the )?(money|payment)|promise|settle)\b", re.IGNORECASE)
+_PROMISE_WORDS = re.compile(
+    r"\b(promise|promising|will pay|will send|i'?ll|i can|i could|can i|could i|going to|"
+    r"able to|get paid|payday|paycheck|pay ?check|until|by|later)\b", re.IGNORECASE)
+_NOW_WORDS = re.compile(r"\b(now|right now|today|immediately|online|this minute)\b",
+                        re.IGNORECASE)
+_REQUEST = re.compile(r"\b(can i (get|have|do)|i want|i'?d like|i need|please|set (it|one|that) up|"
+                      r"sign me up)\b", re.IGNORECASE)
+_HYPOTHETICAL = re.compile(
+    r"\b(what if|if i (wanted|were|was)|how much would|would it (be|cost))\b", re.IGNORECASE)
+_DUE_DATE_WORDS = re.compile(r"\b(due ?date|due day|payment date|(?<!past )due on the|be due|"
+                             r"date (i|we) pay each month)\b", re.IGNORECASE)
+
+# Escalations the engine recognises itself (the input classifier runs first).
+ESCALATION_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("dispute", re.compile(
+        r"\b((that|this|it|the (amount|balance|fee|late fee|charge|figure))('?s| is| was| are)"
+        r" (wrong|incorrect|not right|not correct|a mistake|an error)|"
+        r"i (never|didn'?t|did not|have never|haven'?t) miss(ed)? (a|any|one) payments?|"
+        r"(is|are|was|were) (wrong|incorrect)[,.]? (my|the) (balance|amount)|"
+        r"should be (much |a lot )?(lower|less|smaller)|i don'?t owe (that|this|you|anything)|"
+        r"(not|never) (been )?(credited|applied|posted)|"
+        r"i (already |just )?paid\b.{0,60}\b(still (says|shows|say|show)|why (does|is) it))\b",
+        re.IGNORECASE)),
+    ("human_request", re.compile(
+        r"\b((talk|speak|chat) (to|with) (a |an |some|the |your )?(real |live |actual )?"
+        r"(human|person|agent|representative|rep|supervisor|manager|someone|somebody)|"
+        r"(want|need|like|get|give|request)( me)? (to (talk|speak) to )?(a |an )?"
+        r"(real |live |actual )?(human|person|agent|representative|supervisor|manager)\b"
+        r"(?! (is|was|said|told|called))|"
+        r"(connect|transfer|put) me (through )?(to|with) (a |an |your )?"
+        r"(human|person|agent|representative|supervisor|manager|someone))\b", re.IGNORECASE)),
+)
 
 
-def identity_slots(text: str) -> dict[str, Any]:
+def identity_slots(text: str, today: date | None = None) -> dict[str, Any]:
     dob = slots.extract_birth_date(text)
+    if dob and today and (today.year - dob.year) < MIN_BIRTH_AGE_YEARS:
+        dob = None  # "3/18/2026" is a payment date, not a birthday
     postal = slots.extract_postal_code(text)
     loan_number = slots.extract_loan_number(text)
     phone = None
@@ -45,20 +105,27 @@ def identity_slots(text: str) -> dict[str, Any]:
 
 
 def contact_changes(text: str) -> dict[str, Any]:
-    changes: dict[str, Any] = {}
+    """Channel opt-outs/opt-ins, contact hours, or a stop-all-contact request."""
     if _DNC.search(text):
         return {"do_not_contact": True}
-    channels = slots.extract_channels(text)
+    changes: dict[str, Any] = {}
     hours = slots.extract_contact_hours(text)
-    only = re.search(r"\bonly\b", text, re.IGNORECASE)
-    if channels:
-        if only and not _NEGATIVE_CONTACT.search(text):
+    # "only call me between 9 and 5" limits the hours, not the channels.
+    only = re.search(r"\bonly\b", text, re.IGNORECASE) and not hours
+    for clause in _CLAUSE_SPLIT.split(text):
+        channels = slots.extract_channels(clause)
+        if not channels:
+            continue
+        negative = bool(_NEGATIVE.search(clause))
+        if only and not negative:
             for name in ("sms", "email", "calls"):
-                changes[name] = name in channels
-        elif _NEGATIVE_CONTACT.search(text):
+                changes.setdefault(name, name in channels)
+            for name in channels:
+                changes[name] = True
+        elif negative:
             for name in channels:
                 changes[name] = False
-        elif _OPT_IN.search(text):
+        elif _POSITIVE.search(clause):
             for name in channels:
                 changes[name] = True
     if hours:
@@ -90,36 +157,85 @@ def task_slots(intent: str, text: str, today: date) -> dict[str, Any]:
     return found
 
 
+def escalation_cue(text: str) -> str | None:
+    for reason, pattern in ESCALATION_CUES:
+        if pattern.search(text):
+            return reason
+    return None
+
+
 def understand(matcher: IntentMatcher, text: str, today: date) -> dict[str, Any]:
     """The plan for one message: ordered tasks plus any identity details it carries."""
-    identity = identity_slots(text)
-    ranked = matcher.rank(text)
-    tasks: list[dict[str, Any]] = []
-    top = ranked[0] if ranked else None
-    has_identity = bool(identity["dob"] or identity["zip"] or identity["phone"])
-    top_ok = top is not None and (top.cue or top.score >= 0.5)
-    # A message that is mostly identity details ("1988-04-12, zip 73301") has no task.
-    if top_ok and not (has_identity and not top.cue and top.similarity < 0.6):
-        tasks.append({"intent": top.intent, "score": round(top.score, 3)})
-        for other in ranked[1:4]:
-            if (
-                other.cue
-                and other.score >= SECOND_INTENT_MIN
-                and other.intent not in SOCIAL_INTENTS
-                and top.intent not in SOCIAL_INTENTS | {"out_of_scope"}
-                and other.intent != "out_of_scope"
-                and not _same_family(top.intent, other.intent)
-            ):
-                tasks.append({"intent": other.intent, "score": round(other.score, 3)})
-                break
-    tasks = _resolve_conflicts(tasks, text)
-    for task in tasks:
-        task["slots"] = task_slots(task["intent"], text, today)
-    # Reads before writes, so a reply states figures before proposing an action.
-    tasks.sort(key=lambda t: t["intent"] in WRITE_INTENTS)
-    affirmative = bool(re.match(r"^\s*(yes|yeah|yep|yup|sure|ok|okay|please|go ahead|y)\b", text,
+    identity = identity_slots(text, today)
+    norm = normalize(text)
+    reason = escalation_cue(norm)
+    if reason:
+        tasks: list[dict[str, Any]] = [{"intent": "escalate", "score": 1.0, "cue": True,
+                                        "slots": {"reason": reason}}]
+    else:
+        ranked = matcher.rank(norm)
+        tasks = _pick_tasks(ranked, norm, identity)
+        tasks = _structural(tasks, norm, today)
+        tasks = _resolve_conflicts(tasks, norm, today)
+        for task in tasks:
+            task["slots"] = task_slots(task["intent"], norm, today)
+        # Reads before writes, so a reply states figures before proposing an action.
+        tasks.sort(key=lambda t: t["intent"] in WRITE_INTENTS)
+    affirmative = bool(re.match(r"^\s*(yes|yeah|yep|yup|sure|ok|okay|please|go ahead|y)\b", norm,
                                 re.IGNORECASE))
-    return {"tasks": tasks, "identity": identity, "affirmative_start": affirmative}
+    return {"tasks": tasks, "identity": identity, "affirmative_start": affirmative,
+            "text": norm}
+
+
+def _pick_tasks(ranked: list[IntentScore], text: str,
+                identity: dict[str, Any]) -> list[dict[str, Any]]:
+    top = ranked[0] if ranked else None
+    if top is None or not (top.cue or top.score >= TOP_INTENT_MIN):
+        return []
+    if top.intent in WRITE_INTENTS and not top.cue and top.similarity < WRITE_INTENT_MIN:
+        return []
+    has_identity = bool(identity["dob"] or identity["zip"] or identity["phone"]
+                        or identity["loan_number"])
+    # A message that is mostly identity details ("1988-04-12, zip 73301", "my loan number
+    # is L100") has no task.
+    if has_identity and not top.cue and (top.similarity < 0.6 or _identity_only(text)):
+        return []
+    tasks = [_task(top)]
+    if top.intent in {"affirm", "deny"}:
+        # "no actually, send me a link": the answer and a new request.
+        other = next((o for o in ranked[1:4] if o.cue and o.score >= SECOND_INTENT_MIN and
+                      o.intent not in SOCIAL_INTENTS | {"out_of_scope"}), None)
+        return [*tasks, _task(other)] if other else tasks
+    for other in ranked[1:4]:
+        if (
+            other.cue
+            and other.score >= SECOND_INTENT_MIN
+            and other.intent not in SOCIAL_INTENTS
+            and top.intent not in SOCIAL_INTENTS | {"out_of_scope"}
+            and other.intent != "out_of_scope"
+            and not _same_family(top.intent, other.intent)
+        ):
+            tasks.append(_task(other))
+            break
+    return tasks
+
+
+_IDENTITY_WORDS = re.compile(
+    r"\b(my|the|is|it'?s|and|loan|number|no|#|id|phone|cell|mobile|on file|date of birth|dob|"
+    r"birthday|born|on|zip|zipcode|code|postal|here|this|hi|hello|hey|ok|okay|sure|yes|"
+    r"name|i'?m|am|of|that|was|me)\b", re.IGNORECASE)
+
+
+def _identity_only(text: str) -> bool:
+    """True when nothing but identity details and filler words is left."""
+    rest = re.sub(r"\d[\d\s().+/-]*|\b[a-z]{1,3}-?\d{3,10}\b", " ", text, flags=re.IGNORECASE)
+    rest = re.sub(r"\b(" + "|".join(slots.MONTHS) + r")\b", " ", rest, flags=re.IGNORECASE)
+    rest = _IDENTITY_WORDS.sub(" ", rest)
+    return not re.search(r"[a-z]{3,}", rest, re.IGNORECASE)
+
+
+def _task(score: IntentScore) -> dict[str, Any]:
+    return {"intent": score.intent, "score": round(score.score, 3), "cue": score.cue}
 
 
 _FAMILIES = [
@@ -132,22 +248,103 @@ def _same_family(a: str, b: str) -> bool:
     return any(a in fam and b in fam for fam in _FAMILIES)
 
 
-def _resolve_conflicts(tasks: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
-    intents = [t["intent"] for t in tasks]
+def _intents(tasks: list[dict[str, Any]]) -> set[str]:
+    return {t["intent"] for t in tasks}
+
+
+def _without(tasks: list[dict[str, Any]], *names: str) -> list[dict[str, Any]]:
+    return [t for t in tasks if t["intent"] not in names]
+
+
+def _structural(tasks: list[dict[str, Any]], text: str, today: date) -> list[dict[str, Any]]:
+    """Paying on a future date is a promise; paying now is a link."""
+    tasks = _pay_now(tasks, text, today)
+    intents = _intents(tasks)
+    if intents & {"due_date_change", "deferral", "fee_waiver", "contact_preferences",
+                  "out_of_scope"} or _DUE_DATE_WORDS.search(text):
+        return tasks
+    if not _PAY_VERB.search(text) or re.search(r"\blink\b", text, re.IGNORECASE):
+        return tasks
+    if _HYPOTHETICAL.search(text):
+        return tasks
+    when = slots.extract_date(text, today)
+    if when is None:
+        return tasks
+    promise = when.value > today or re.search(r"\b(promise|later|tonight|after work)\b", text,
+                                              re.IGNORECASE)
+    if not promise:
+        return tasks  # paying today: the cues decide between a link and a question
+    wanted = "promise_to_pay"
+    if wanted in intents:
+        return tasks
+    reads = [t for t in tasks if t["intent"] in READ_INTENTS and t.get("cue") and
+             not _only_amount_cue(t["intent"], text)]
+    return [{"intent": wanted, "score": 1.0, "cue": True}, *reads]
+
+
+def _pay_now(tasks: list[dict[str, Any]], text: str, today: date) -> list[dict[str, Any]]:
+    """"I want to pay the overdue amount now", "can I pay $200 online today": a link."""
+    intents = _intents(tasks)
+    if "payment_link" in intents or intents & {"promise_to_pay", "due_date_change", "deferral",
+                                                "fee_waiver", "contact_preferences"}:
+        return tasks
+    if _HYPOTHETICAL.search(text) or re.search(r"\bhow (do|can|should) i\b", text, re.I):
+        return tasks
+    wants_now = re.search(r"\b(want|like|need|ready|going|trying|can i|could i|let me)\b.{0,30}"
+                          r"\bpay\b", text, re.IGNORECASE) and _NOW_WORDS.search(text)
+    explicit = "how_to_pay" in intents and slots.extract_amounts(text)
+    when = slots.extract_date(text, today)
+    if not (wants_now or explicit) or (when is not None and when.value > today):
+        return tasks
+    reads = [t for t in tasks if t["intent"] in READ_INTENTS and t.get("cue") and
+             not _only_amount_cue(t["intent"], text)]
+    return [*reads, {"intent": "payment_link", "score": 1.0, "cue": True}]
+
+
+def _only_amount_cue(intent: str, text: str) -> bool:
+    """True when a read intent was suggested only by an amount named in a payment
+    ("pay the past due on Friday" asks nothing about the past-due amount)."""
+    asks = re.search(r"\b(how much|(?<!pay )(?<!cover )(?<!send )what('?s| is| are)|when|"
+                     r"tell me|show me)\b", text, re.IGNORECASE)
+    return intent in {"past_due", "payoff", "next_payment", "balance"} and not asks
+
+
+def _resolve_conflicts(tasks: list[dict[str, Any]], text: str,
+                       today: date) -> list[dict[str, Any]]:
+    intents = _intents(tasks)
     # "pay with my credit card" is about paying, not a credit-card product.
     if "out_of_scope" in intents and re.search(r"\b(pay|payment)\b", text, re.IGNORECASE) and \
             re.search(r"\b(my|the) (loan|payment|balance|past due|bill)\b|\bpay (with|by)\b",
                       text, re.IGNORECASE):
-        tasks = [t for t in tasks if t["intent"] != "out_of_scope"] or [
-            {"intent": "how_to_pay", "score": 1.0}]
-    # A promise to pay that also mentions what is past due is one task, not two.
-    if {"promise_to_pay", "past_due"} <= {t["intent"] for t in tasks}:
-        tasks = [t for t in tasks if t["intent"] != "past_due"]
-    if {"payment_link", "past_due"} <= {t["intent"] for t in tasks}:
-        tasks = [t for t in tasks if t["intent"] != "past_due"]
-    if {"payment_link", "promise_to_pay"} <= {t["intent"] for t in tasks}:
-        has_future_date = re.search(r"\b(friday|monday|tuesday|wednesday|thursday|saturday|"
-                                    r"sunday|tomorrow|next|the \d|on \w+ \d)", text, re.I)
-        drop = "payment_link" if has_future_date else "promise_to_pay"
-        tasks = [t for t in tasks if t["intent"] != drop]
+        tasks = _without(tasks, "out_of_scope") or [
+            {"intent": "how_to_pay", "score": 1.0, "cue": True}]
+    intents = _intents(tasks)
+    # A promise or a link that names what is past due is one task, not two.
+    for action in ("promise_to_pay", "payment_link"):
+        if action in intents:
+            tasks = [t for t in tasks if t["intent"] == action or
+                     not _only_amount_cue(t["intent"], text)]
+    intents = _intents(tasks)
+    if {"payment_link", "promise_to_pay"} <= intents:
+        when = slots.extract_date(text, today)
+        drop = "payment_link" if when and when.value > today else "promise_to_pay"
+        tasks = _without(tasks, drop)
+    # "how does a deferral work?" asks about the rule, it does not ask for one.
+    if tasks and tasks[0]["intent"] == "policy_question" and not _REQUEST.search(text):
+        tasks = [t for t in tasks if t["intent"] not in WRITE_INTENTS]
+    intents = _intents(tasks)
+    # "my payday moved to the 15th, can you move my due date": a due-date change.
+    if "due_date_change" in intents and "promise_to_pay" in intents and \
+            _DUE_DATE_WORDS.search(text):
+        tasks = _without(tasks, "promise_to_pay")
+    # A promise with nothing to promise (no date, no amount) next to another request
+    # ("I can pay a bit more now, what's my payoff?") is not a promise.
+    if "promise_to_pay" in _intents(tasks) and len(tasks) > 1 and \
+            not slots.extract_date(text, today) and not slots.extract_amounts(text):
+        tasks = _without(tasks, "promise_to_pay")
+    # "pay $165 with my card" has no promise in it: paying now is a link.
+    if [t["intent"] for t in tasks] == ["promise_to_pay"] and \
+            not slots.extract_date(text, today) and not _PROMISE_WORDS.search(text) and \
+            _PAY_VERB.search(text) and slots.extract_amounts(text):
+        tasks = [{"intent": "payment_link", "score": tasks[0]["score"], "cue": True}]
     return tasks

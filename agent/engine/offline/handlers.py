@@ -1,0 +1,545 @@
+"""The offline engine's task handlers: one ``_do_<intent>`` per intent.
+
+Each handler looks at the tool results of this turn (tagged per task) and either asks
+for the next tool call or writes its part of the reply. Every figure or date in a reply
+comes from a tool result of this turn (or the policy configuration): a handler never
+echoes an amount or a date the customer typed before a tool has checked it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from agent.engine.templates import Templates
+from agent.policy.config import PolicyConfig
+from agent.policy.formatting import format_money, ordinal
+
+PENDING_TOOL = {
+    "promise_to_pay": "promise_to_pay",
+    "due_date_change": "change_due_date",
+    "deferral": "request_deferral",
+    "fee_waiver": "waive_late_fee",
+}
+PROPOSAL_NAMES = {"promise_to_pay": "ptp", "due_date_change": "due_date",
+                  "deferral": "deferral", "fee_waiver": "fee_waiver"}
+LOAN_ERRORS = {"loan_choice_needed", "identity_not_verified", "unknown_loan", "internal_error",
+               "no_loans"}
+Tasks = list[dict[str, Any]]
+
+
+@dataclass
+class Turn:
+    """What one model call knows about the current turn."""
+
+    facts: dict[str, Any]
+    text: str  # normalised customer text
+    raw_text: str
+    plan: dict[str, Any]
+    state: dict[str, Any]  # from the previous reply
+    results: list[tuple[str, dict[str, Any]]]  # (tool name, parsed result), in order
+    calls_made: int
+
+    def result(self, name: str, tag: str | None = None) -> dict[str, Any] | None:
+        for tool_name, value in reversed(self.results):
+            if tool_name == name and (tag is None or value.get("_tag") == tag):
+                return value
+        return None
+
+    @property
+    def today(self) -> date:
+        return date.fromisoformat(self.facts["today"])
+
+    @property
+    def intents(self) -> list[str]:
+        return [t["intent"] for t in self.plan["tasks"]]
+
+    @property
+    def loan_number(self) -> str | None:
+        return self.plan["identity"].get("loan_number")
+
+
+@dataclass
+class Step:
+    tool: str | None = None
+    args: dict[str, Any] = field(default_factory=dict)
+    tag: str | None = None
+    text: str | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+class TaskHandlers:
+    """Task handlers shared by the dialogue policy (:class:`~.brain.OfflineBrain`)."""
+
+    t: Templates
+    policy: PolicyConfig
+
+    def _escalate(self, turn: Turn, reason: str, summary: str) -> Step:
+        if turn.result("escalate_to_human"):
+            return Step(text=self.t.render(f"escalated.{reason}"))
+        return Step("escalate_to_human", {"reason": reason, "summary": summary})
+
+    # --- tasks -------------------------------------------------------------------------
+
+    def _task(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+        handler = getattr(self, f"_do_{task['intent']}", None)
+        if handler is None:
+            return Step(text=self.t.render("not_understood"))
+        return handler(turn, index, task)
+
+    def _do_escalate(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+        reason = task["slots"]["reason"]
+        summary = f"The customer's message suggests {reason.replace('_', ' ')}."
+        return self._escalate(turn, reason, summary)
+
+    def _summary(self, turn: Turn, index: int, task: dict[str, Any]) -> dict[str, Any] | Step:
+        tag = f"summary:{index}"
+        result = turn.result("get_account_summary", tag)
+        if result is None:
+            return Step("get_account_summary", {"loan_id": task.get("slots", {}).get("loan_id")},
+                        tag=tag)
+        return result
+
+    def _loans_or_refusal(self, result: dict[str, Any],
+                          task: dict[str, Any]) -> list[dict[str, Any]] | Step:
+        if result.get("status") != "ok":
+            return self._refusal(result, task)
+        return result.get("loans", [])
+
+    def _refusal(self, result: dict[str, Any], task: dict[str, Any]) -> Step:
+        error = result.get("error")
+        if error == "loan_choice_needed":
+            return self._which_loan(result.get("loans", []), task)
+        if error == "identity_not_verified":
+            return Step(text=self.t.render("ask_verification"),
+                        state={"awaiting": "verification", "pending_tasks": [task]})
+        if error == "internal_error":
+            return Step(text=self.t.render("tool_error"))
+        return Step(text=result.get("message") or self.t.render("tool_error"))
+
+    def _which_loan(self, loans: list[str], task: dict[str, Any]) -> Step:
+        return Step(text=self.t.render("which_loan", loans=", ".join(loans)),
+                    state={"awaiting": "loan_choice", "pending_tasks": [task], "loans": loans})
+
+    def _read_answer(self, turn: Turn, index: int, task: dict[str, Any],
+                     render: Callable[[dict[str, Any]], str]) -> Step:
+        summary = self._summary(turn, index, task)
+        if isinstance(summary, Step):
+            return summary
+        loans = self._loans_or_refusal(summary, task)
+        if isinstance(loans, Step):
+            return loans
+        return Step(text=" ".join(render(loan) for loan in loans))
+
+    def _do_balance(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+        breakdown = re.search(r"\b(principal|interest)\b", turn.text, re.IGNORECASE)
+
+        def render(loan: dict[str, Any]) -> str:
+            if breakdown or loan["next_due_date"] is None:
+                return self.t.render("payoff_answer", **loan)
+            if loan["days_past_due"] > 0 or loan["past_due_amount"] != "$0.00":
+                past = self.t.render("past_due_part_some", **loan)
+            else:
+                past = self.t.render("past_due_part_none")
+            return self.t.render("summary_one_loan", past_due_part=past, **loan)
+
+        return self._read_answer(turn, index, task, render)
+
+    def _do_loan_list(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+        summary = self._summary(turn, index, task)
+        if isinstance(summary, Step):
+            return summary
+        loans = self._loans_or_refusal(summary, task)
+        if isinstance(loans, Step):
+            return loans
+        ids = ", ".join(loan["loan_id"] for loan in loans)
+        return Step(text=self.t.render("loan_list", count=len(loans), loans=ids,
+                                       plural="" if len(loans) == 1 else "s"))
+
+    def _do_past_due(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+        def render(loan: dict[str, Any]) -> str:
+            if loan["past_due_amount"] == "$0.00":
+                return self.t.render("past_due_none", **loan)
+            return self.t.render("past_due_answer", **loan)
+
+        return self._read_answer(turn, index, task, render)
+
+    def _do_next_payment(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+        def render(loan: dict[str, Any]) -> str:
+            if loan["next_due_date"] is None:
+                return self.t.render("next_payment_none", **loan)
+            return self.t.render("next_payment_answer", **loan)
+
+        return self._read_answer(turn, index, task, render)
+
+    def _do_payoff(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+        return self._read_answer(turn, index, task,
+                                 lambda loan: self.t.render("payoff_answer", **loan))
+
+    def _do_fees_info(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+        grace = self.policy.fees.grace_period_days
+        fee = format_money(self.policy.fees.late_fee)
+        rule = (f"A payment more than {grace} days late gets a {fee} late fee, once per "
+                "installment.")
+
+        def render(loan: dict[str, Any]) -> str:
+            unpaid = [f for f in loan["late_fees"] if not f["waived"]]
+            if loan["unpaid_fees"] == "$0.00":
+                return self.t.render("fees_answer_none", **loan)
+            fee_list = "; ".join(f"a {f['amount']} late fee from {f['date']}" for f in unpaid) \
+                or "other fees"
+            return self.t.render("fees_answer_some", fee_list=fee_list, **loan)
+
+        step = self._read_answer(turn, index, task, render)
+        if step.tool is None and step.text is not None and not step.state:
+            step.text = f"{step.text} {rule}"
+        return step
+
+    def _do_payment_history(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+        tag = f"history:{index}"
+        result = turn.result("get_payment_history", tag)
+        if result is None:
+            return Step("get_payment_history", {"loan_id": task["slots"].get("loan_id")}, tag=tag)
+        if result.get("status") != "ok":
+            return self._refusal(result, task)
+        rows = result.get("installments", [])
+        if not rows:
+            return Step(text=self.t.render("history_none", loan_id=result["loan_id"]))
+        text = "; ".join(f"{r['due_date']}: {r['amount']} due, {r['paid']} paid" for r in rows)
+        payments = result.get("payments", [])
+        extra = "".join(f" Payment received {p['date']}: {p['amount']}." for p in payments)
+        return Step(text=self.t.render("history_answer", loan_id=result["loan_id"], rows=text)
+                    + extra)
+
+    # --- amounts for links and promises ---------------------------------------------------
+
+    def _one_loan(self, turn: Turn, index: int,
+                  task: dict[str, Any]) -> dict[str, Any] | Step:
+        """The summary of the one loan a task is about (or the question which one)."""
+        summary = self._summary(turn, index, task)
+        if isinstance(summary, Step):
+            return summary
+        loans = self._loans_or_refusal(summary, task)
+        if isinstance(loans, Step):
+            return loans
+        if len(loans) != 1:
+            return self._which_loan([loan["loan_id"] for loan in loans], task)
+        return loans[0]
+
+    def _amount_from(self, turn: Turn, index: int, task: dict[str, Any],
+                     default: bool) -> Decimal | Step | None:
+        """The amount a task is about: said in dollars, or named (past due, payoff...).
+        With ``default``, an unnamed amount is the past-due amount, else the next one."""
+        slots = task.get("slots", {})
+        if slots.get("amount"):
+            return Decimal(slots["amount"])
+        keyword = slots.get("amount_keyword")
+        if not keyword and not default:
+            return None
+        loan = self._one_loan(turn, index, task)
+        if isinstance(loan, Step):
+            return loan
+        return _named_amount(loan, keyword)
+
+    def _do_payment_link(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+        tag = f"link:{index}"
+        result = turn.result("create_payment_link", tag)
+        if result is None:
+            amount = self._amount_from(turn, index, task, default=False)
+            if isinstance(amount, Step):
+                return amount
+            if amount is None:
+                return self._ask_link_amount(turn, index, task)
+            return Step("create_payment_link", {"amount": str(amount),
+                                                "loan_id": task["slots"].get("loan_id")}, tag=tag)
+        if result.get("status") != "ok":
+            if result.get("error") in LOAN_ERRORS:
+                return self._refusal(result, task)
+            slots = {k: v for k, v in task.get("slots", {}).items()
+                     if k not in {"amount", "amount_keyword"}}
+            return Step(text=self.t.render("payment_link_refused", message=result["message"]),
+                        state={"awaiting": "slot:amount", "task": {**task, "slots": slots}})
+        return Step(text=self.t.render("payment_link_sent", **result))
+
+    def _ask_link_amount(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+        loan = self._one_loan(turn, index, task)
+        if isinstance(loan, Step):
+            return loan
+        minimum = format_money(self.policy.payment_link.min_amount)
+        if loan["past_due_amount"] != "$0.00":
+            key = "ask_link_amount_past_due"
+        elif loan["next_due_amount"]:
+            key = "ask_link_amount_figures"
+        else:
+            key = "ask_link_amount"
+        return Step(text=self.t.render(key, min_amount=minimum, **loan),
+                    state={"awaiting": "slot:amount", "task": task})
+
+    def _do_how_to_pay(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+        tag = f"policy:{index}"
+        result = turn.result("search_policy", tag)
+        if result is None:
+            return Step("search_policy", {"query": "ways to pay payment methods " + turn.text},
+                        tag=tag)
+        policy_text = self._policy_text(result) or ""
+        return Step(text=self.t.render("how_to_pay_answer", policy=policy_text).strip())
+
+    # --- writes ----------------------------------------------------------------------------
+
+    def _do_promise_to_pay(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+        tag = f"ptp:{index}"
+        result = turn.result("promise_to_pay", tag)
+        slots = task.get("slots", {})
+        if result is None:
+            if not slots.get("amount") and not slots.get("amount_keyword") and \
+                    not slots.get("date"):
+                return Step(text=self.t.render("ask_ptp_date_no_amount"),
+                            state={"awaiting": "slot:date", "task": task})
+            amount = self._amount_from(turn, index, task, default=True)
+            if isinstance(amount, Step):
+                return amount
+            if amount is None:
+                return Step(text=self.t.render("ask_ptp_amount_only"),
+                            state={"awaiting": "slot:amount", "task": task})
+            if not slots.get("date"):
+                return Step(text=self.t.render("ask_ptp_date_only",
+                                               max_days_ahead=self._ptp_days()),
+                            state={"awaiting": "slot:date", "task": task})
+            return Step("promise_to_pay", {"amount": str(amount), "date": slots["date"],
+                                           "loan_id": slots.get("loan_id")}, tag=tag)
+        if result.get("status") != "ok":
+            return self._ptp_refused(result, task)
+        return self._proposal_or_done(result, "promise_to_pay", task)
+
+    def _ptp_days(self) -> int:
+        return self.policy.promise_to_pay.max_days_ahead
+
+    def _ptp_refused(self, result: dict[str, Any], task: dict[str, Any]) -> Step:
+        slots = task.get("slots", {})
+        error = result.get("error")
+        if error in LOAN_ERRORS:
+            return self._refusal(result, task)
+        if error == "ptp_date_too_far":
+            return Step(text=self.t.render("ptp_too_far", **result),
+                        state={"awaiting": "offer_hardship",
+                               "offer_summary": "Customer asked for a promise to pay beyond "
+                                                "the 14-day window.",
+                               "task": {**task, "slots": {k: v for k, v in slots.items()
+                                                          if k != "date"}}})
+        if error in {"ptp_amount_above_payoff", "ptp_amount_not_positive"}:
+            keep = {k: v for k, v in slots.items() if k not in {"amount", "amount_keyword"}}
+            return Step(text=self.t.render("ptp_refused", message=result.get("message", "")),
+                        state={"awaiting": "slot:amount", "task": {**task, "slots": keep}})
+        keep = {k: v for k, v in slots.items() if k != "date"}
+        return Step(text=self.t.render("ptp_refused", message=result.get("message", "")),
+                    state={"awaiting": "slot:date", "task": {**task, "slots": keep}})
+
+    def _proposal_or_done(self, result: dict[str, Any], intent: str,
+                          task: dict[str, Any]) -> Step:
+        proposal = result.get("proposal") or {}
+        values = {**result, **proposal}
+        replaces = values.get("replaces_open_promise") and not values.get("recorded")
+        values["replaces"] = f" {self.t.get('ptp_replaces')}" if replaces else ""
+        if "day_of_month" in values:
+            values["day_ordinal"] = ordinal(int(values["day_of_month"]))
+        name = PROPOSAL_NAMES[intent]
+        if result.get("needs_confirmation"):
+            return Step(text=self.t.render(f"{name}_propose", **values),
+                        state={"awaiting": "confirmation", "task": task})
+        state: dict[str, Any] = {}
+        if intent == "promise_to_pay" and values.get("amount"):
+            # The reply offers a payment link for the promised amount: a yes sends it.
+            amount = str(values["amount"]).replace("$", "").replace(",", "")
+            state = {"awaiting": "offer_link", "task": {
+                "intent": "payment_link", "slots": {"amount": amount,
+                                                    "loan_id": values.get("loan_id")}}}
+        return Step(text=self.t.render(f"{name}_recorded", **values), state=state)
+
+    def _do_due_date_change(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+        tag = f"due:{index}"
+        result = turn.result("change_due_date", tag)
+        slots = task.get("slots", {})
+        if result is None:
+            if slots.get("day") is None:
+                return Step(text=self.t.render("ask_due_day"),
+                            state={"awaiting": "slot:day", "task": task})
+            return Step("change_due_date", {"day_of_month": int(slots["day"]),
+                                            "loan_id": slots.get("loan_id")}, tag=tag)
+        if result.get("status") != "ok":
+            if result.get("error") in LOAN_ERRORS:
+                return self._refusal(result, task)
+            if result.get("error") in {"due_date_day_out_of_range", "bad_day"}:
+                return Step(text=f"{result['message']} {self.t.render('ask_due_day')}",
+                            state={"awaiting": "slot:day", "task": {**task, "slots": {
+                                k: v for k, v in slots.items() if k != "day"}}})
+            return Step(text=self.t.render("due_date_refused", message=result["message"]),
+                        state=_offer_human(f"Due-date change refused: {result.get('error')}"))
+        return self._proposal_or_done(result, "due_date_change", task)
+
+    def _do_deferral(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+        tag = f"deferral:{index}"
+        result = turn.result("request_deferral", tag)
+        if result is None:
+            return Step("request_deferral", {"loan_id": task["slots"].get("loan_id")}, tag=tag)
+        if result.get("status") != "ok":
+            if result.get("error") in LOAN_ERRORS:
+                return self._refusal(result, task)
+            return Step(text=self.t.render("deferral_refused", message=result["message"]),
+                        state=_offer_human(f"Deferral refused: {result.get('error')}"))
+        return self._proposal_or_done(result, "deferral", task)
+
+    def _do_fee_waiver(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+        tag = f"waiver:{index}"
+        result = turn.result("waive_late_fee", tag)
+        if result is None:
+            return Step("waive_late_fee", {"loan_id": task["slots"].get("loan_id")}, tag=tag)
+        if result.get("status") != "ok":
+            if result.get("error") in LOAN_ERRORS:
+                return self._refusal(result, task)
+            if result.get("error") == "fee_waiver_no_late_fee":
+                return Step(text=result["message"])
+            return Step(text=self.t.render("fee_waiver_refused", message=result["message"]),
+                        state=_offer_human("A further late-fee waiver was requested."))
+        return self._proposal_or_done(result, "fee_waiver", task)
+
+    def _do_contact_preferences(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+        tag = f"contact:{index}"
+        result = turn.result("update_contact_preferences", tag)
+        changes = task.get("slots", {}).get("changes") or {}
+        if result is None:
+            if not changes:
+                return Step(text=self.t.render("ask_contact_change"),
+                            state={"awaiting": "slot:changes", "task": task})
+            return Step("update_contact_preferences", changes, tag=tag)
+        if result.get("status") != "ok":
+            return self._refusal(result, task)
+        if changes.get("do_not_contact"):
+            return Step(text=self.t.render("contact_dnc"))
+        words = []
+        labels = {"sms": "text messages", "email": "e-mails", "calls": "phone calls"}
+        for key, label in labels.items():
+            if key in changes:
+                words.append(f"{label} {'on' if changes[key] else 'off'}")
+        if changes.get("contact_hours"):
+            words.append(f"contact hours set to {changes['contact_hours']}")
+        return Step(text=self.t.render("contact_updated", changes=", ".join(words)))
+
+    # --- knowledge, confirmations and small talk ---------------------------------------------
+
+    def _policy_text(self, result: dict[str, Any]) -> str | None:
+        if result.get("status") != "ok" or not result.get("found"):
+            return None
+        hit = result["hits"][0]
+        excerpt = _excerpt(hit["text"])
+        return f"{excerpt} {self.t.render('policy_source', title=hit['title'])}"
+
+    def _do_policy_question(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+        tag = f"policy:{index}"
+        result = turn.result("search_policy", tag)
+        if result is None:
+            return Step("search_policy", {"query": turn.text}, tag=tag)
+        if result.get("status") != "ok" or not result.get("found"):
+            return Step(text=self.t.render("policy_not_found"),
+                        state=_offer_human("A policy question the documents did not answer."))
+        hit = result["hits"][0]
+        return Step(text=self.t.render("policy_answer", title=hit["title"],
+                                       excerpt=_excerpt(hit["text"])))
+
+    def _do_affirm(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+        tag = f"confirm:{index}"
+        for intent, tool in PENDING_TOOL.items():
+            result = turn.result(tool, tag)
+            if result is not None:
+                if result.get("error") == "confirmation_required":
+                    return self._propose_again(turn, index)
+                if result.get("status") != "ok":
+                    return self._refusal(result, task)
+                return self._proposal_or_done(result, intent, task)
+        pending = turn.facts.get("pending_confirmations") or {}
+        if pending:
+            key, entry = next(iter(pending.items()))
+            tool = PENDING_TOOL.get(key.split(":", 1)[0])
+            if tool:
+                return Step(tool, {**entry.get("args", {}), "confirm": True}, tag=tag)
+        return Step(text=self.t.render("how_can_i_help"))
+
+    def _propose_again(self, turn: Turn, index: int) -> Step:
+        """The tool did not take the answer as a yes: propose the same thing again."""
+        pending = turn.state.get("task")
+        if not pending or pending.get("intent") not in PENDING_TOOL:
+            return Step(text=self.t.render("how_can_i_help"))
+        step = self._task(turn, index, pending)
+        if step.tool is None and step.text:
+            step.text = f"{self.t.render('confirm_again')} {step.text}"
+        return step
+
+    def _do_deny(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+        awaiting = turn.state.get("awaiting") or ""
+        pending = turn.facts.get("pending_confirmations") or awaiting == "confirmation" or \
+            awaiting.startswith("slot:")
+        if len(turn.plan["tasks"]) > 1:  # "no, send me a link instead": say little
+            return Step(text=self.t.render("deny_pending_short") if pending else "")
+        if pending:
+            return Step(text=self.t.render("deny_pending"))
+        return Step(text=self.t.render("deny_generic"))
+
+    def _do_about_assistant(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+        return Step(text=self.t.render("about_assistant"),
+                    state=_offer_human("The customer asked whether they are talking to a "
+                                       "person."))
+
+    def _do_account_admin(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+        lender = self.policy.lender
+        return Step(text=self.t.render("account_admin", support_phone=lender.support_phone,
+                                       support_hours=lender.support_hours))
+
+    def _do_contact_info(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+        lender = self.policy.lender
+        return Step(text=self.t.render("contact_info", support_phone=lender.support_phone,
+                                       support_hours=lender.support_hours))
+
+    def _do_greeting(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+        return Step(text=self.t.render("how_can_i_help"))
+
+    def _do_thanks(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+        return Step(text=self.t.render("thanks"))
+
+    def _do_goodbye(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+        return Step(text=self.t.render("goodbye"))
+
+    def _do_out_of_scope(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+        return Step(text=self.t.render("out_of_scope",
+                                       support_phone=self.policy.lender.support_phone))
+
+
+def _named_amount(loan: dict[str, Any], keyword: str | None) -> Decimal | None:
+    """The amount a keyword names on one loan's summary; without one, what is past due
+    or else the next installment."""
+    raw = loan["_raw"]
+    past_due = Decimal(raw["past_due"])
+    next_amount = Decimal(raw["next_amount"]) if raw.get("next_amount") else None
+    if keyword == "payoff":
+        return Decimal(loan["payoff_amount_today"].replace("$", "").replace(",", ""))
+    if keyword == "next_due":
+        return next_amount
+    if keyword == "past_due":
+        return past_due if past_due > 0 else None
+    return past_due if past_due > 0 else next_amount
+
+
+def _offer_human(summary: str) -> dict[str, Any]:
+    return {"awaiting": "offer_human", "offer_summary": summary}
+
+
+def _excerpt(text: str, limit: int = 420) -> str:
+    body = " ".join(line.strip().lstrip("#-*> ").strip() for line in text.splitlines()
+                    if line.strip() and not line.strip().startswith("#"))
+    if len(body) <= limit:
+        return body
+    cut = body[:limit]
+    end = max(cut.rfind(". "), cut.rfind("? "), cut.rfind("! "))
+    return cut[: end + 1] if end > 100 else cut.rsplit(" ", 1)[0] + "…"

@@ -1,0 +1,62 @@
+"""mask_pii: cards, bank accounts, routing numbers, SSNs, card expiry and CVV masked;
+dates, zips, amounts, phones and loan numbers untouched."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.guardrails.pii import aba_valid, luhn_valid, mask_pii
+from agent.guardrails.report import load_items
+
+CASES = load_items(Path(__file__).resolve().parent / "pii_cases.yaml")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["text"][:40] for c in CASES])
+def test_pii_case(case: dict[str, Any]) -> None:
+    result = mask_pii(case["text"])
+    assert [f.kind for f in result.findings] == case["kinds"]
+    if "masked" in case:
+        assert result.text == case["masked"]
+    for leak in case.get("leaks", []):
+        assert leak not in result.text
+    if not case["kinds"]:
+        assert result.text == case["text"]
+
+
+def test_findings_point_into_the_original_text() -> None:
+    text = "card 4111 1111 1111 1111 and ssn 123-45-6789"
+    result = mask_pii(text)
+    spans = [text[f.start : f.end] for f in result.findings]
+    assert spans == ["4111 1111 1111 1111", "123-45-6789"]
+    assert result.findings[0].last4 == "1111"
+    assert result.findings[1].last4 is None  # an SSN keeps nothing
+
+
+def test_no_long_digit_run_survives_and_masking_is_idempotent() -> None:
+    text = "pay with 5555 5555 5555 4444 exp 01/29 cvv 321, acct 000123456789, routing 021000021"
+    once = mask_pii(text).text
+    assert not re.search(r"\d{5,}", once.replace(" ", ""))
+    assert mask_pii(once).text == once
+
+
+def test_mask_keeps_at_most_four_digits() -> None:
+    for case in CASES:
+        for finding in mask_pii(case["text"]).findings:
+            assert finding.last4 is None or len(finding.last4) == 4
+
+
+def test_checksums() -> None:
+    assert luhn_valid("4111111111111111")
+    assert not luhn_valid("4111111111111112")
+    assert aba_valid("021000021")
+    assert not aba_valid("123456789")
+    assert not aba_valid("000000000")
+
+
+def test_card_without_context_must_pass_luhn() -> None:
+    # 16 digits that fail Luhn and have no card word nearby: not claimed as a card
+    assert mask_pii("reference 1234567890123456").findings == []
