@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 
 from agent.engine import session_facts
 from agent.ledger.models import PaymentLink, PromiseToPay
-from tests.llm.conftest import API_KEY, PROMPTS_DIR, HarnessFactory, LLMHarness
+from tests.llm.harness import API_KEY, PROMPTS_DIR, HarnessFactory, LLMHarness
 from tests.llm.scripted_openai import (
     Forever,
     ReceivedRequest,
