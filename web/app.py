@@ -28,10 +28,15 @@ from web.state import build_context
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, engines: Engines | None = None,
-               db_engine: Engine | None = None, *, limits: WebLimits | None = None,
-               clock: Callable[[], datetime] | None = None,
-               broker: Broker | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    engines: Engines | None = None,
+    db_engine: Engine | None = None,
+    *,
+    limits: WebLimits | None = None,
+    clock: Callable[[], datetime] | None = None,
+    broker: Broker | None = None,
+) -> FastAPI:
     settings = settings or get_settings()
     limits = limits or WebLimits()
 
@@ -45,8 +50,13 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None,
             log.info("ready")
         yield
 
-    app = FastAPI(title="Harbor Consumer Finance — servicing chat", lifespan=lifespan,
-                  docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="Harbor Consumer Finance — servicing chat",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
     if engines is not None and db_engine is not None:
         app.state.web = build_context(settings, engines, db_engine, limits, clock, broker)
     errors.install(app)
@@ -57,8 +67,9 @@ def create_app(settings: Settings | None = None, engines: Engines | None = None,
     return app
 
 
-async def _security_headers(request: Request,
-                            call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+async def _security_headers(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
     response = await call_next(request)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     # Payment tokens travel in URLs: never leak them to other sites.
@@ -69,7 +80,8 @@ async def _security_headers(request: Request,
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             f"connect-src 'self' ws://{host} wss://{host}; frame-ancestors 'none'; "
-            "base-uri 'none'; form-action 'self'")
+            "base-uri 'none'; form-action 'self'",
+        )
         response.headers.setdefault("X-Frame-Options", "DENY")
     if request.url.path.startswith("/api/"):
         response.headers.setdefault("Cache-Control", "no-store")

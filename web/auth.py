@@ -39,8 +39,7 @@ def _serializer(secret: str, salt: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret, salt=salt)
 
 
-def _load(secret: str, salt: str, token: str, max_age: int | None,
-          what: str) -> dict[str, Any]:
+def _load(secret: str, salt: str, token: str, max_age: int | None, what: str) -> dict[str, Any]:
     if not isinstance(token, str) or not token or len(token) > 2048:
         raise TokenError("bad_token", f"the {what} is not valid")
     try:

@@ -53,10 +53,10 @@ def link_view(session: Session, token: str, now: datetime) -> dict[str, Any]:
         "used_at": link.used_at.isoformat() if link.used_at else None,
         "message": {
             "open": "This is a demo: no money moves. Pressing Pay records the payment "
-                    "on the demo ledger.",
+            "on the demo ledger.",
             "used": "This payment link was already used; the payment was recorded.",
             "expired": "This payment link has expired. Ask the assistant in the chat for a "
-                       "new one.",
+            "new one.",
         }[status],
     }
 
@@ -64,21 +64,36 @@ def link_view(session: Session, token: str, now: datetime) -> dict[str, Any]:
 def pay(session: Session, token: str, now: datetime) -> dict[str, Any]:
     """Record the link's payment once; a used or expired link is refused clearly."""
     with _pay_lock:
-        link = session.exec(select(PaymentLink).where(PaymentLink.id == token)
-                            .with_for_update()).first()
+        link = session.exec(
+            select(PaymentLink).where(PaymentLink.id == token).with_for_update()
+        ).first()
         if link is None:
             raise PaymentRefused("unknown_link", "This payment link is not valid.")
         status = _status(link, now)
         if status == "used":
             raise PaymentRefused("link_used", "This payment link was already used.")
         if status == "expired":
-            raise PaymentRefused("link_expired", "This payment link has expired. Ask the "
-                                 "assistant in the chat for a new one.")
+            raise PaymentRefused(
+                "link_expired",
+                "This payment link has expired. Ask the assistant in the chat for a new one.",
+            )
         payment = repo.apply_payment(session, link, _today(session, link, now), now)
-        append_event(session, "payment_received", "customer",
-                     {"loan_id": link.loan_id, "amount": str(link.amount),
-                      "payment_link": link.id[:6] + "…", "demo": True},
-                     link.conversation_id)
+        append_event(
+            session,
+            "payment_received",
+            "customer",
+            {
+                "loan_id": link.loan_id,
+                "amount": str(link.amount),
+                "payment_link": link.id[:6] + "…",
+                "demo": True,
+            },
+            link.conversation_id,
+        )
         session.commit()
-    return {"status": "paid", "loan_id": payment.loan_id, "amount": format_money(payment.amount),
-            "received_on": format_date(payment.received_on)}
+    return {
+        "status": "paid",
+        "loan_id": payment.loan_id,
+        "amount": format_money(payment.amount),
+        "received_on": format_date(payment.received_on),
+    }

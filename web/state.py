@@ -60,12 +60,21 @@ class WebContext:
         return self.service.clock()
 
 
-def build_context(settings: Settings, engines: Engines, db_engine: Engine, limits: WebLimits,
-                  clock: Callable[[], datetime] | None = None,
-                  broker: Broker | None = None) -> WebContext:
+def build_context(
+    settings: Settings,
+    engines: Engines,
+    db_engine: Engine,
+    limits: WebLimits,
+    clock: Callable[[], datetime] | None = None,
+    broker: Broker | None = None,
+) -> WebContext:
     service = build_service(engines, db_engine, clock=clock, broker=broker)
     return WebContext(
-        settings=settings, limits=limits, engines=engines, db_engine=db_engine, service=service,
+        settings=settings,
+        limits=limits,
+        engines=engines,
+        db_engine=db_engine,
+        service=service,
         secret=settings.resolved_secret_key(),
         limiter=RateLimiter(limits.messages_per_window, limits.window_seconds),
         new_conversations=RateLimiter(limits.new_conversations_per_minute, 60.0),

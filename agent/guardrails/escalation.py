@@ -354,17 +354,28 @@ class EscalationClassifier:
     def classify(self, text: str) -> EscalationVerdict | None:
         if not text or not text.strip():
             return None
-        hits = self.lexicon_hits(text)
-        hits.extend(self._model_hits(text, have_lexicon=bool(hits)))
+        hits, negated = self._lexicon(text)
+        model = self._model_hits(text, have_lexicon=bool(hits))
+        # A reason the lexicon saw negated or excused ("I don't need a person", "I'm not
+        # suicidal", "working again") is not taken from the model's vote alone.
+        hits.extend(h for h in model if h.reason not in negated)
         return self._decide(hits)
 
     def lexicon_hits(self, text: str) -> list[_Hit]:
+        return self._lexicon(text)[0]
+
+    def _lexicon(self, text: str) -> tuple[list[_Hit], set[EscalationReason]]:
+        """Lexicon hits, and the reasons whose `unless` or `veto` patterns matched."""
         normalized = normalize_for_lexicon(text, self._typos)
         hits: list[_Hit] = []
+        negated: set[EscalationReason] = set()
         for group in self._groups:
             if any(v.search(normalized) for v in group.veto):
+                negated.add(group.reason)
                 continue
             vetoes = [m.span() for u in group.unless for m in u.finditer(normalized)]
+            if vetoes:
+                negated.add(group.reason)
             for pattern in group.patterns:
                 match = next(
                     (
@@ -377,7 +388,7 @@ class EscalationClassifier:
                 if match:
                     hits.append(_Hit(group.reason, group.tag, "lexicon", 0.9, match.group()))
                     break
-        return hits
+        return hits, negated
 
     def model_view(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(class probabilities, cosine similarities to every exemplar) per row."""

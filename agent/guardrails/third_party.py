@@ -173,7 +173,7 @@ _PATTERNS: list[re.Pattern[str]] = [
     ),
     # "what is his balance", "when is her payment due" with a relation named nearby
     re.compile(
-        r"\b(?:what|when|how\s+much)\s+(?:is|'s|are)\s+(?:his|her|their)\s+(?:\w+\s+)?"
+        r"\b(?:what|when|how\s+much)(?:\s+is|'s|\s+are)\s+(?:his|her|their)\s+(?:\w+\s+)?"
         + _DEBT
         + r"\b",
         re.I,

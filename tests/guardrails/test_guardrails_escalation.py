@@ -221,7 +221,7 @@ def test_one_embedding_call_per_message(guard_embedder: Embedder, policy: Policy
     classifier.classify("can I move my due date to the 20th")
     assert counting.calls == [1]
     counting.calls.clear()
-    classifier.classify("First sentence here about my loan. " * 3 + "And I lost my job last month.")
+    classifier.classify("This is a sentence about my loan and my payments. " * 4 + "I lost my job.")
     assert len(counting.calls) == 1 and counting.calls[0] > 1
 
 

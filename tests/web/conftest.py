@@ -33,7 +33,7 @@ from agent.conversation.staff import hash_password
 from agent.db.engine import create_db_engine, create_schema
 from agent.ledger.demo_book import demo_ledger
 from agent.ledger.loader import parse_ledger, write_ledger
-from agent.runtime import Engines, build_engines
+from agent.runtime import Engines
 from agent.settings import Settings
 from web.app import create_app
 from web.config import WebLimits
@@ -44,15 +44,24 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 @pytest.fixture(scope="session")
 def web_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(_env_file=None, environment="test",
-                    data_dir=tmp_path_factory.mktemp("web-data"),
-                    database_url="sqlite://", secret_key=SECRET, redis_url=None,
-                    llm_provider="offline", embedding_provider="local")
+    return Settings(
+        _env_file=None,
+        environment="test",
+        data_dir=tmp_path_factory.mktemp("web-data"),
+        database_url="sqlite://",
+        secret_key=SECRET,
+        redis_url=None,
+        llm_provider="offline",
+        embedding_provider="local",
+    )
 
 
 @pytest.fixture(scope="session")
-def engines(web_settings: Settings) -> Engines:
-    return build_engines(web_settings)
+def engines(engines: Engines) -> Engines:
+    """The heavy engines, built once per test session: the suite's own (tests/conftest.py),
+    so that running everything does not build them twice. The web layer's settings
+    (secret key, token lifetime) come from ``web_settings``."""
+    return engines
 
 
 @pytest.fixture(scope="session")
@@ -67,8 +76,14 @@ def seed(db: Engine, engines: Engines, staff_hashes: dict[str, str]) -> None:
     with Session(db) as session:
         write_ledger(session, parse_ledger(book, "web tests"))
         for username, name, role in STAFF:
-            session.add(StaffUser(username=username, display_name=name, role=role,
-                                  password_hash=staff_hashes[username]))
+            session.add(
+                StaffUser(
+                    username=username,
+                    display_name=name,
+                    role=role,
+                    password_hash=staff_hashes[username],
+                )
+            )
         session.commit()
 
 
@@ -96,8 +111,7 @@ def limits() -> WebLimits:
 
 
 @pytest.fixture
-def app(web_settings: Settings, engines: Engines, db_engine: Engine,
-        limits: WebLimits) -> FastAPI:
+def app(web_settings: Settings, engines: Engines, db_engine: Engine, limits: WebLimits) -> FastAPI:
     return create_app(web_settings, engines, db_engine, limits=limits)
 
 
@@ -111,8 +125,9 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def live_server_factory(web_settings: Settings, engines: Engines, file_db: Engine,
-                        limits: WebLimits) -> Iterator[Callable[..., LiveServer]]:
+def live_server_factory(
+    web_settings: Settings, engines: Engines, file_db: Engine, limits: WebLimits
+) -> Iterator[Callable[..., LiveServer]]:
     """Start servers over the test's file database; each call is a fresh app (a restart)."""
     servers: list[LiveServer] = []
 
@@ -142,21 +157,30 @@ def artifacts() -> Path:
 # --- real browsers (Debian's chromium through Playwright) ------------------------------------
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """One headless chromium for the whole session (contexts isolate the tests)."""
     if not CHROMIUM.exists():
-        pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium "
-                    "(`make browser-deps` installs it)")
+        pytest.skip(
+            "browser tests need Debian's chromium at /usr/bin/chromium "
+            "(`make browser-deps` installs it)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                              args=CHROMIUM_ARGS)
+        instance = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
         yield instance
         instance.close()

@@ -52,8 +52,9 @@ def open_widget(page: Any, server: LiveServer) -> None:
     page.goto(f"{server.url}/")
     page.get_by_test_id("chat-launcher").click()
     expect(page.get_by_test_id("chat-input")).to_be_focused()
-    expect(page.get_by_test_id("chat-panel")).to_have_attribute("data-conversation-id",
-                                                                re.compile(r"^[0-9a-f]{32}$"))
+    expect(page.get_by_test_id("chat-panel")).to_have_attribute(
+        "data-conversation-id", re.compile(r"^[0-9a-f]{32}$")
+    )
 
 
 def say(page: Any, text: str, *, enter: bool = False, reply: str = ASSISTANT) -> str:
@@ -72,14 +73,23 @@ def say(page: Any, text: str, *, enter: bool = False, reply: str = ASSISTANT) ->
 
 
 def shown_seqs(page: Any) -> list[int]:
-    return [int(s) for s in page.locator(ALL_MESSAGES).evaluate_all(
-        "nodes => nodes.map(n => n.getAttribute('data-seq'))")]
+    return [
+        int(s)
+        for s in page.locator(ALL_MESSAGES).evaluate_all(
+            "nodes => nodes.map(n => n.getAttribute('data-seq'))"
+        )
+    ]
 
 
 def stored_seqs(db: Engine, conversation_id: str) -> list[int]:
     with Session(db) as session:
-        return list(session.exec(select(Message.seq).where(
-            Message.conversation_id == conversation_id).order_by(col(Message.seq))))
+        return list(
+            session.exec(
+                select(Message.seq)
+                .where(Message.conversation_id == conversation_id)
+                .order_by(col(Message.seq))
+            )
+        )
 
 
 def keep(screenshot: Path, docs_name: str | None = None) -> None:
@@ -88,9 +98,9 @@ def keep(screenshot: Path, docs_name: str | None = None) -> None:
         shutil.copyfile(screenshot, DOCS / docs_name)
 
 
-def test_a_customer_verifies_and_promises_to_pay(new_page: Callable[..., Any],
-                                                 live_server: LiveServer, file_db: Engine,
-                                                 artifacts: Path) -> None:
+def test_a_customer_verifies_and_promises_to_pay(
+    new_page: Callable[..., Any], live_server: LiveServer, file_db: Engine, artifacts: Path
+) -> None:
     page = new_page()
     open_widget(page, live_server)
     first = say(page, "I can pay the past due amount this Friday", enter=True)
@@ -102,8 +112,10 @@ def test_a_customer_verifies_and_promises_to_pay(new_page: Callable[..., Any],
     assert "recorded" in done
     customer = page.locator('[data-testid="chat-message"][data-role="customer"]')
     assert customer.count() == 4 and "Sent" in customer.last.inner_text()
-    assert page.locator(ASSISTANT).last.locator(".hcw-author").inner_text() == \
-        "Harbor assistant (automated)"
+    assert (
+        page.locator(ASSISTANT).last.locator(".hcw-author").inner_text()
+        == "Harbor assistant (automated)"
+    )
     shot = artifacts / "widget-promise-to-pay.png"
     page.screenshot(path=str(shot))
     keep(shot, "widget.png")
@@ -115,8 +127,9 @@ def test_a_customer_verifies_and_promises_to_pay(new_page: Callable[..., Any],
     assert shown_seqs(page) == stored_seqs(file_db, conversation_id)
 
 
-def test_handoff_to_a_person_and_back(new_page: Callable[..., Any], live_server: LiveServer,
-                                      file_db: Engine, artifacts: Path) -> None:
+def test_handoff_to_a_person_and_back(
+    new_page: Callable[..., Any], live_server: LiveServer, file_db: Engine, artifacts: Path
+) -> None:
     from playwright.sync_api import expect
 
     customer = new_page()
@@ -163,8 +176,11 @@ def test_handoff_to_a_person_and_back(new_page: Callable[..., Any], live_server:
     expect(agent.get_by_test_id("agent-transcript")).to_contain_text("take it from here")
     conversation_id = customer.get_by_test_id("chat-panel").get_attribute("data-conversation-id")
     with Session(file_db) as session:  # stored with the reply it would have had: none
-        roles = session.exec(select(Message.role).where(
-            Message.conversation_id == conversation_id).order_by(col(Message.seq))).all()
+        roles = session.exec(
+            select(Message.role)
+            .where(Message.conversation_id == conversation_id)
+            .order_by(col(Message.seq))
+        ).all()
     assert roles[-2:] == ["agent", "customer"] and roles.count("assistant") == 1
     shot = artifacts / "console-with-customer.png"
     agent.screenshot(path=str(shot))
@@ -183,8 +199,12 @@ def test_handoff_to_a_person_and_back(new_page: Callable[..., Any], live_server:
 
 
 def test_a_reconnect_mid_conversation_loses_nothing(
-        new_page: Callable[..., Any], live_server_factory: Callable[..., LiveServer],
-        engines: Engines, file_db: Engine, artifacts: Path) -> None:
+    new_page: Callable[..., Any],
+    live_server_factory: Callable[..., LiveServer],
+    engines: Engines,
+    file_db: Engine,
+    artifacts: Path,
+) -> None:
     from playwright.sync_api import expect
 
     server = live_server_factory()
@@ -217,13 +237,17 @@ def test_a_reconnect_mid_conversation_loses_nothing(
     stored = stored_seqs(file_db, conversation_id)
     assert shown_seqs(page) == stored  # every message once, in order
     with Session(file_db) as session:
-        texts = session.exec(select(Message.content).where(
-            Message.conversation_id == conversation_id, Message.role == "customer")).all()
+        texts = session.exec(
+            select(Message.content).where(
+                Message.conversation_id == conversation_id, Message.role == "customer"
+            )
+        ).all()
     assert texts.count("Are you still there?") == 1
 
 
-def test_the_widget_on_a_phone_by_keyboard(new_page: Callable[..., Any],
-                                           live_server: LiveServer, artifacts: Path) -> None:
+def test_the_widget_on_a_phone_by_keyboard(
+    new_page: Callable[..., Any], live_server: LiveServer, artifacts: Path
+) -> None:
     from playwright.sync_api import expect
 
     page = new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
@@ -246,8 +270,9 @@ def test_the_widget_on_a_phone_by_keyboard(new_page: Callable[..., Any],
     expect(launcher).to_be_focused()
 
 
-def test_end_the_chat_and_rate_it(new_page: Callable[..., Any], live_server: LiveServer,
-                                  file_db: Engine) -> None:
+def test_end_the_chat_and_rate_it(
+    new_page: Callable[..., Any], live_server: LiveServer, file_db: Engine
+) -> None:
     from playwright.sync_api import expect
 
     page = new_page()
@@ -265,16 +290,21 @@ def test_end_the_chat_and_rate_it(new_page: Callable[..., Any], live_server: Liv
     with Session(file_db) as session:
         conv = session.get(Conversation, conversation_id)
         assert conv is not None and (conv.state, conv.rating, conv.rating_comment) == (
-            "closed", 5, "Clear and quick")
+            "closed",
+            5,
+            "Clear and quick",
+        )
 
 
-def test_the_demo_payment_page(new_page: Callable[..., Any], live_server: LiveServer,
-                               file_db: Engine) -> None:
+def test_the_demo_payment_page(
+    new_page: Callable[..., Any], live_server: LiveServer, file_db: Engine
+) -> None:
     from playwright.sync_api import expect
 
     with Session(file_db) as session:
-        link = repo.create_payment_link(session, "L100", Decimal("50.00"), utcnow(), 24,
-                                        f"{live_server.url}/pay", None)
+        link = repo.create_payment_link(
+            session, "L100", Decimal("50.00"), utcnow(), 24, f"{live_server.url}/pay", None
+        )
         session.commit()
         url, token = link.url, link.id
     page = new_page()
@@ -292,8 +322,9 @@ def test_the_demo_payment_page(new_page: Callable[..., Any], live_server: LiveSe
     assert len(paid) == 1
 
 
-def test_the_supervisor_view(new_page: Callable[..., Any], live_server: LiveServer,
-                             artifacts: Path) -> None:
+def test_the_supervisor_view(
+    new_page: Callable[..., Any], live_server: LiveServer, artifacts: Path
+) -> None:
     from playwright.sync_api import expect
 
     service = live_server.app.state.web.service

@@ -22,8 +22,15 @@ def test_widget_assets_and_staff_pages(client: TestClient) -> None:
         assert hook in script.text
     assert client.get("/widget.css").headers["content-type"].startswith("text/css")
     console = client.get("/console").text
-    for hook in ("login-user", "login-password", "login-submit", "agent-input", "agent-send",
-                 "handback", 'data-testid="close"'):
+    for hook in (
+        "login-user",
+        "login-password",
+        "login-submit",
+        "agent-input",
+        "agent-send",
+        "handback",
+        'data-testid="close"',
+    ):
         assert hook in console
     assert "Supervisor" in client.get("/supervisor").text
     assert client.get("/static/console.js").status_code == 200

@@ -21,8 +21,9 @@ from web.app import create_app
 
 def make_link(db: Engine, amount: str = "165.00", hours: int = 24) -> PaymentLink:
     with Session(db) as session:
-        link = repo.create_payment_link(session, "L100", Decimal(amount), utcnow(), hours,
-                                        "http://127.0.0.1:8000/pay", None)
+        link = repo.create_payment_link(
+            session, "L100", Decimal(amount), utcnow(), hours, "http://127.0.0.1:8000/pay", None
+        )
         session.commit()
         session.refresh(link)
         return link
@@ -51,8 +52,7 @@ def test_paying_records_the_payment_once(client: TestClient, db_engine: Engine) 
     with Session(db_engine) as session:
         payments = session.exec(select(Payment).where(Payment.payment_link_id == link.id)).all()
         loan = session.get(Loan, "L100")
-        audit = session.exec(select(AuditEvent).where(
-            AuditEvent.kind == "payment_received")).all()
+        audit = session.exec(select(AuditEvent).where(AuditEvent.kind == "payment_received")).all()
     assert [p.amount for p in payments] == [Decimal("165.00")]
     assert loan is not None and loan.principal_balance < principal_before
     assert len(audit) == 1
@@ -75,12 +75,14 @@ def test_expired_and_unknown_links_answer_clearly(client: TestClient, db_engine:
         assert session.exec(select(Payment)).all() == []
 
 
-def test_two_simultaneous_payments_record_one(web_settings: Settings, engines: Engines,
-                                             file_db: Engine) -> None:
+def test_two_simultaneous_payments_record_one(
+    web_settings: Settings, engines: Engines, file_db: Engine
+) -> None:
     link = make_link(file_db)
     barrier = threading.Barrier(4)
     codes: list[int] = []
     with TestClient(create_app(web_settings, engines, file_db)) as client:
+
         def pay() -> None:
             barrier.wait()
             codes.append(client.post(f"/api/pay/{link.id}", json={}).status_code)

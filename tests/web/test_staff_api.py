@@ -34,14 +34,18 @@ def queued_conversation(client: TestClient, customer_id: str | None = None) -> s
     return conv.id
 
 
-def test_login_sets_a_strict_httponly_cookie_and_returns_a_csrf_token(
-        client: TestClient) -> None:
-    response = client.post("/api/staff/login",
-                           json={"username": "agent", "password": PASSWORDS["agent"]})
+def test_login_sets_a_strict_httponly_cookie_and_returns_a_csrf_token(client: TestClient) -> None:
+    response = client.post(
+        "/api/staff/login", json={"username": "agent", "password": PASSWORDS["agent"]}
+    )
     assert response.status_code == 200
     body = response.json()
-    assert body["staff"] == {"id": body["staff"]["id"], "username": "agent",
-                             "display_name": "Alex Rivera", "role": "agent"}
+    assert body["staff"] == {
+        "id": body["staff"]["id"],
+        "username": "agent",
+        "display_name": "Alex Rivera",
+        "role": "agent",
+    }
     cookie = response.headers["set-cookie"].lower()
     assert "hcf_staff=" in cookie and "httponly" in cookie and "samesite=strict" in cookie
     assert "password" not in response.text
@@ -56,18 +60,25 @@ def test_wrong_passwords_then_lockout(client: TestClient) -> None:
     unknown = client.post("/api/staff/login", json={"username": "ghost", "password": "nope"})
     assert unknown.json()["error"] == wrong.json()["error"]  # no user enumeration
     client.post("/api/staff/login", json={"username": "agent", "password": "nope"})
-    locked = client.post("/api/staff/login",
-                         json={"username": "agent", "password": PASSWORDS["agent"]})
+    locked = client.post(
+        "/api/staff/login", json={"username": "agent", "password": PASSWORDS["agent"]}
+    )
     assert (locked.status_code, locked.json()["error"]["code"]) == (423, "account_locked")
     assert client.get("/api/staff/me").status_code == 401
 
 
 def test_staff_endpoints_need_a_login(client: TestClient) -> None:
-    for path in ("/api/staff/me", "/api/staff/queue", "/api/staff/conversations/x",
-                 "/api/supervisor/overview"):
+    for path in (
+        "/api/staff/me",
+        "/api/staff/queue",
+        "/api/staff/conversations/x",
+        "/api/supervisor/overview",
+    ):
         response = client.get(path)
         assert (response.status_code, response.json()["error"]["code"]) == (
-            401, "not_authenticated"), path
+            401,
+            "not_authenticated",
+        ), path
 
 
 def test_state_changes_need_the_csrf_header(client: TestClient) -> None:
@@ -87,8 +98,12 @@ def test_the_queue_is_ordered_by_priority_then_wait(client: TestClient) -> None:
     second = queued_conversation(client)
     service = service_of(client)
     urgent = service.start()
-    assert service.customer_message(urgent.id, "someone stole my identity, this loan is not "
-                                               "mine").escalation_priority == "high"
+    assert (
+        service.customer_message(
+            urgent.id, "someone stole my identity, this loan is not mine"
+        ).escalation_priority
+        == "high"
+    )
     staff_login(client)
     items = client.get("/api/staff/queue").json()["items"]
     assert [i["conversation_id"] for i in items] == [urgent.id, first, second]
@@ -100,11 +115,15 @@ def test_the_queue_is_ordered_by_priority_then_wait(client: TestClient) -> None:
 def test_claim_shows_transcript_handoff_packet_and_ledger(client: TestClient) -> None:
     conversation_id = queued_conversation(client, customer_id="C100")
     headers = staff_login(client)
-    detail = client.post(f"/api/staff/conversations/{conversation_id}/claim",
-                         headers=headers).json()
+    detail = client.post(
+        f"/api/staff/conversations/{conversation_id}/claim", headers=headers
+    ).json()
     conv = detail["conversation"]
     assert (conv["state"], conv["assigned_to"]["display_name"], conv["customer_name"]) == (
-        "human", "Alex Rivera", "Maria Lopez")
+        "human",
+        "Alex Rivera",
+        "Maria Lopez",
+    )
     packet = detail["handoff"]["packet"]
     assert packet["reason"] == "human_request" and packet["priority"] == "normal"
     assert packet["verification"]["verified"] is True and packet["summary"]
@@ -126,10 +145,9 @@ def test_an_unverified_conversation_shows_no_ledger(client: TestClient) -> None:
     assert detail["handoff"]["packet"]["verification"]["verified"] is False
 
 
-def test_claiming_a_closed_or_taken_conversation_is_refused(client: TestClient,
-                                                            web_settings: Settings,
-                                                            engines: Engines,
-                                                            db_engine: Engine) -> None:
+def test_claiming_a_closed_or_taken_conversation_is_refused(
+    client: TestClient, web_settings: Settings, engines: Engines, db_engine: Engine
+) -> None:
     conversation_id = queued_conversation(client)
     headers = staff_login(client)
     path = f"/api/staff/conversations/{conversation_id}/claim"
@@ -138,25 +156,33 @@ def test_claiming_a_closed_or_taken_conversation_is_refused(client: TestClient,
         other_headers = staff_login(other, "agent2")
         taken = other.post(path, headers=other_headers)
         assert (taken.status_code, taken.json()["error"]["code"]) == (409, "not_claimable")
-        not_yours = other.post(f"/api/staff/conversations/{conversation_id}/messages",
-                               json={"text": "hi"}, headers=other_headers)
+        not_yours = other.post(
+            f"/api/staff/conversations/{conversation_id}/messages",
+            json={"text": "hi"},
+            headers=other_headers,
+        )
         assert (not_yours.status_code, not_yours.json()["error"]["code"]) == (403, "not_yours")
-    closed = client.post(f"/api/staff/conversations/{conversation_id}/close",
-                         json={"disposition": "resolved"}, headers=headers)
+    closed = client.post(
+        f"/api/staff/conversations/{conversation_id}/close",
+        json={"disposition": "resolved"},
+        headers=headers,
+    )
     assert closed.json()["state"] == "closed"
     again = client.post(path, headers=headers)
     assert (again.status_code, again.json()["error"]["code"]) == (409, "not_claimable")
     assert "closed" in again.json()["error"]["message"]
-    close_again = client.post(f"/api/staff/conversations/{conversation_id}/close",
-                              json={"disposition": "resolved"}, headers=headers)
+    close_again = client.post(
+        f"/api/staff/conversations/{conversation_id}/close",
+        json={"disposition": "resolved"},
+        headers=headers,
+    )
     assert close_again.status_code == 409
     missing = client.post("/api/staff/conversations/nope/claim", headers=headers)
     assert missing.status_code == 404
 
 
 @pytest.fixture
-def file_client(web_settings: Settings, engines: Engines,
-                file_db: Engine) -> Iterator[TestClient]:
+def file_client(web_settings: Settings, engines: Engines, file_db: Engine) -> Iterator[TestClient]:
     with TestClient(create_app(web_settings, engines, file_db)) as test_client:
         yield test_client
 
@@ -165,26 +191,33 @@ def test_claiming_is_atomic_under_a_race(file_client: TestClient, file_db: Engin
     conversation_id = queued_conversation(file_client)
     app = file_client.app
     clients = [TestClient(app), TestClient(app), TestClient(app)]
-    headers = [staff_login(c, name) for c, name in zip(clients, ("agent", "agent2",
-                                                                 "supervisor"), strict=True)]
+    headers = [
+        staff_login(c, name)
+        for c, name in zip(clients, ("agent", "agent2", "supervisor"), strict=True)
+    ]
     barrier = threading.Barrier(len(clients))
     results: list[int] = []
 
     def claim(c: TestClient, h: dict[str, str]) -> None:
         barrier.wait()
-        results.append(c.post(f"/api/staff/conversations/{conversation_id}/claim",
-                              headers=h).status_code)
+        results.append(
+            c.post(f"/api/staff/conversations/{conversation_id}/claim", headers=h).status_code
+        )
 
-    threads = [threading.Thread(target=claim, args=pair) for pair in zip(clients, headers,
-                                                                           strict=True)]
+    threads = [
+        threading.Thread(target=claim, args=pair) for pair in zip(clients, headers, strict=True)
+    ]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert sorted(results) == [200, 409, 409]
     with Session(file_db) as session:
-        joined = session.exec(select(Message).where(Message.conversation_id == conversation_id,
-                                                    col(Message.content).contains("joined"))).all()
+        joined = session.exec(
+            select(Message).where(
+                Message.conversation_id == conversation_id, col(Message.content).contains("joined")
+            )
+        ).all()
     assert len(joined) == 1
 
 
@@ -194,20 +227,30 @@ def test_reply_suggestions_hand_back_and_close(client: TestClient, db_engine: En
     client.post(f"/api/staff/conversations/{conversation_id}/claim", headers=headers)
 
     suggestions = client.get(f"/api/staff/conversations/{conversation_id}/suggestions").json()
-    assert suggestions["suggestions"] and all(isinstance(s, str) for s in
-                                              suggestions["suggestions"])
+    assert suggestions["suggestions"] and all(
+        isinstance(s, str) for s in suggestions["suggestions"]
+    )
     assert any("L100" in s for s in suggestions["suggestions"])  # grounded in the ledger
 
-    drafted = client.post(f"/api/staff/conversations/{conversation_id}/messages",
-                          json={"text": suggestions["suggestions"][0] + " (edited)",
-                                "ai_drafted": True}, headers=headers).json()["message"]
+    drafted = client.post(
+        f"/api/staff/conversations/{conversation_id}/messages",
+        json={"text": suggestions["suggestions"][0] + " (edited)", "ai_drafted": True},
+        headers=headers,
+    ).json()["message"]
     assert (drafted["role"], drafted["author"], drafted["ai_drafted"]) == (
-        "agent", "Alex Rivera", True)
-    typed = client.post(f"/api/staff/conversations/{conversation_id}/messages",
-                        json={"text": "Anything else?"}, headers=headers).json()["message"]
+        "agent",
+        "Alex Rivera",
+        True,
+    )
+    typed = client.post(
+        f"/api/staff/conversations/{conversation_id}/messages",
+        json={"text": "Anything else?"},
+        headers=headers,
+    ).json()["message"]
     assert typed["ai_drafted"] is False
-    empty = client.post(f"/api/staff/conversations/{conversation_id}/messages",
-                        json={"text": ""}, headers=headers)
+    empty = client.post(
+        f"/api/staff/conversations/{conversation_id}/messages", json={"text": ""}, headers=headers
+    )
     assert empty.status_code == 422
 
     back = client.post(f"/api/staff/conversations/{conversation_id}/handback", headers=headers)
@@ -219,12 +262,16 @@ def test_reply_suggestions_hand_back_and_close(client: TestClient, db_engine: En
     reply = service_of(client).customer_message(conversation_id, "what do I owe?")
     assert reply.replies[0].role == "assistant" and "$165.00" in reply.reply_text
 
-    closed = client.post(f"/api/staff/conversations/{conversation_id}/close",
-                         json={"disposition": "promise_to_pay"}, headers=headers).json()
+    closed = client.post(
+        f"/api/staff/conversations/{conversation_id}/close",
+        json={"disposition": "promise_to_pay"},
+        headers=headers,
+    ).json()
     assert (closed["state"], closed["disposition"]) == ("closed", "promise_to_pay")
     with Session(db_engine) as session:
-        escalation = session.exec(select(Escalation).where(
-            Escalation.conversation_id == conversation_id)).one()
+        escalation = session.exec(
+            select(Escalation).where(Escalation.conversation_id == conversation_id)
+        ).one()
     assert escalation.claimed_by is not None and escalation.resolved_at is not None
 
 
@@ -240,13 +287,16 @@ def test_an_agent_is_not_a_supervisor(client: TestClient) -> None:
     assert (response.status_code, response.json()["error"]["code"]) == (403, "forbidden")
 
 
-def test_the_console_socket_pushes_the_queue_and_the_watched_transcript(
-        client: TestClient) -> None:
+def test_the_console_socket_pushes_the_queue_and_the_watched_transcript(client: TestClient) -> None:
     headers = staff_login(client)
     with client.websocket_connect("/ws/console") as console:
         assert console.receive_json()["staff"]["display_name"] == "Alex Rivera"
-        assert console.receive_json() == {"type": "queue", "items": [], "mine": [],
-                                          "staff_online": True}
+        assert console.receive_json() == {
+            "type": "queue",
+            "items": [],
+            "mine": [],
+            "staff_online": True,
+        }
         conversation_id = queued_conversation(client, customer_id="C100")
         frame = console.receive_json()
         assert [i["conversation_id"] for i in frame["items"]] == [conversation_id]
@@ -278,17 +328,18 @@ def test_demo_token_endpoint_mints_a_working_token(client: TestClient) -> None:
     with client.websocket_connect("/ws/chat") as ws:
         ws.send_json({"type": "hello", "token": minted["token"]})
         assert ws.receive_json()["verified"] is True
-    assert client.post("/api/demo/customer-token",
-                       json={"customer_id": "C999"}).status_code == 404
+    assert client.post("/api/demo/customer-token", json={"customer_id": "C999"}).status_code == 404
 
 
-def test_demo_helpers_are_off_in_production(web_settings: Settings, engines: Engines,
-                                            db_engine: Engine) -> None:
+def test_demo_helpers_are_off_in_production(
+    web_settings: Settings, engines: Engines, db_engine: Engine
+) -> None:
     production = web_settings.model_copy(update={"environment": "production"})
     with TestClient(create_app(production, engines, db_engine)) as client:
         assert client.get("/api/demo/customers").status_code == 404
-        assert client.post("/api/demo/customer-token",
-                           json={"customer_id": "C100"}).status_code == 404
+        assert (
+            client.post("/api/demo/customer-token", json={"customer_id": "C100"}).status_code == 404
+        )
         # A real lender's token still works.
         with client.websocket_connect("/ws/chat") as ws:
             ws.send_json({"type": "hello", "token": mint_customer_token(SECRET, "C100")})

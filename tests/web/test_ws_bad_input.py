@@ -28,7 +28,8 @@ def count(db: Engine, model: type) -> int:
 
 
 def test_malformed_unknown_and_oversized_frames_are_refused_and_nothing_is_stored(
-        client: TestClient, db_engine: Engine) -> None:
+    client: TestClient, db_engine: Engine
+) -> None:
     with client.websocket_connect("/ws/chat") as ws:
         chat = ChatSocket(ws)
         chat.hello()
@@ -60,13 +61,17 @@ def test_malformed_unknown_and_oversized_frames_are_refused_and_nothing_is_store
 
 
 def test_a_too_long_or_empty_message_is_refused_with_its_id(
-        client: TestClient, db_engine: Engine, web_settings: Settings) -> None:
+    client: TestClient, db_engine: Engine, web_settings: Settings
+) -> None:
     with client.websocket_connect("/ws/chat") as ws:
         chat = ChatSocket(ws)
         chat.hello()
         too_long = chat.say("b" * (web_settings.max_message_chars + 1), "long-1")[-1]
         assert (too_long["type"], too_long["code"], too_long["id"]) == (
-            "error", "message_too_long", "long-1")
+            "error",
+            "message_too_long",
+            "long-1",
+        )
         assert str(web_settings.max_message_chars) in too_long["message"]
         empty = chat.say("   ", "empty-1")[-1]
         assert (empty["code"], empty["id"]) == ("empty_message", "empty-1")
@@ -83,13 +88,17 @@ def test_the_first_frame_must_be_hello(client: TestClient, db_engine: Engine) ->
     assert count(db_engine, Conversation) == 0
 
 
-@pytest.mark.parametrize("token, code", [
-    ("not-a-token", "bad_token"),
-    (mint_customer_token("another-secret-entirely-0123456789", "C100"), "bad_token"),
-    (mint_customer_token(SECRET, "C999"), "unknown_customer"),
-])
-def test_a_bad_customer_token_is_refused(client: TestClient, db_engine: Engine,
-                                         token: str, code: str) -> None:
+@pytest.mark.parametrize(
+    "token, code",
+    [
+        ("not-a-token", "bad_token"),
+        (mint_customer_token("another-secret-entirely-0123456789", "C100"), "bad_token"),
+        (mint_customer_token(SECRET, "C999"), "unknown_customer"),
+    ],
+)
+def test_a_bad_customer_token_is_refused(
+    client: TestClient, db_engine: Engine, token: str, code: str
+) -> None:
     with client.websocket_connect("/ws/chat") as ws:
         ws.send_json({"type": "hello", "token": token})
         error = ws.receive_json()
@@ -100,9 +109,9 @@ def test_a_bad_customer_token_is_refused(client: TestClient, db_engine: Engine,
     assert count(db_engine, Conversation) == 0
 
 
-def test_an_expired_customer_token_is_refused(client: TestClient, db_engine: Engine,
-                                              web_settings: Settings,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_expired_customer_token_is_refused(
+    client: TestClient, db_engine: Engine, web_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with monkeypatch.context() as patched:
         issued = time.time() - web_settings.token_ttl_seconds - 60
         patched.setattr(time, "time", lambda: issued)
@@ -115,7 +124,8 @@ def test_an_expired_customer_token_is_refused(client: TestClient, db_engine: Eng
 
 
 def test_an_expired_token_may_still_resume_its_own_conversation(
-        client: TestClient, web_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    client: TestClient, web_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     token = mint_customer_token(SECRET, "C100")
     with client.websocket_connect("/ws/chat") as ws:
         first = ChatSocket(ws).hello(token=token)
@@ -129,10 +139,12 @@ def test_an_expired_token_may_still_resume_its_own_conversation(
         assert ws.receive_json()["code"] == "token_expired"
 
 
-def test_new_conversations_per_address_are_limited(web_settings: Settings, engines: Engines,
-                                                   db_engine: Engine) -> None:
-    app = create_app(web_settings, engines, db_engine,
-                     limits=WebLimits(new_conversations_per_minute=2))
+def test_new_conversations_per_address_are_limited(
+    web_settings: Settings, engines: Engines, db_engine: Engine
+) -> None:
+    app = create_app(
+        web_settings, engines, db_engine, limits=WebLimits(new_conversations_per_minute=2)
+    )
     with TestClient(app) as client:
         resume = None
         for _ in range(2):
@@ -150,17 +162,22 @@ def test_new_conversations_per_address_are_limited(web_settings: Settings, engin
 
 
 def test_a_silent_socket_is_closed_after_the_hello_timeout(
-        web_settings: Settings, engines: Engines, db_engine: Engine) -> None:
-    app = create_app(web_settings, engines, db_engine,
-                     limits=WebLimits(hello_timeout_seconds=0.3))
+    web_settings: Settings, engines: Engines, db_engine: Engine
+) -> None:
+    app = create_app(web_settings, engines, db_engine, limits=WebLimits(hello_timeout_seconds=0.3))
     with TestClient(app) as client, client.websocket_connect("/ws/chat") as ws:
         assert ws.receive_json()["code"] == "hello_timeout"
 
 
 def test_messages_beyond_the_rate_limit_are_refused_not_stored(
-        web_settings: Settings, engines: Engines, db_engine: Engine) -> None:
-    app = create_app(web_settings, engines, db_engine,
-                     limits=WebLimits(messages_per_window=3, window_seconds=1.0))
+    web_settings: Settings, engines: Engines, db_engine: Engine
+) -> None:
+    app = create_app(
+        web_settings,
+        engines,
+        db_engine,
+        limits=WebLimits(messages_per_window=3, window_seconds=1.0),
+    )
     with TestClient(app) as client, client.websocket_connect("/ws/chat") as ws:
         chat = ChatSocket(ws)
         conversation_id = chat.hello()["conversation_id"]
@@ -173,15 +190,23 @@ def test_messages_beyond_the_rate_limit_are_refused_not_stored(
         retried = chat.say("one too many", "over")  # the same id, once the window moved
         assert any(f["type"] == "ack" and f["id"] == "over" for f in retried)
     with Session(db_engine) as session:
-        texts = session.exec(select(Message.content).where(
-            Message.conversation_id == conversation_id, Message.role == "customer")).all()
+        texts = session.exec(
+            select(Message.content).where(
+                Message.conversation_id == conversation_id, Message.role == "customer"
+            )
+        ).all()
     assert texts == ["message 0", "message 1", "message 2", "one too many"]
 
 
-def test_the_rate_limit_survives_a_reconnect(web_settings: Settings, engines: Engines,
-                                             db_engine: Engine) -> None:
-    app = create_app(web_settings, engines, db_engine,
-                     limits=WebLimits(messages_per_window=2, window_seconds=30.0))
+def test_the_rate_limit_survives_a_reconnect(
+    web_settings: Settings, engines: Engines, db_engine: Engine
+) -> None:
+    app = create_app(
+        web_settings,
+        engines,
+        db_engine,
+        limits=WebLimits(messages_per_window=2, window_seconds=30.0),
+    )
     with TestClient(app) as client:
         with client.websocket_connect("/ws/chat") as ws:
             chat = ChatSocket(ws)
@@ -220,8 +245,7 @@ def test_a_staff_socket_without_a_login_is_refused(client: TestClient) -> None:
 
 def test_a_staff_socket_from_another_origin_is_refused(client: TestClient) -> None:
     client.post("/api/staff/login", json={"username": "agent", "password": "agent-pass-123"})
-    with client.websocket_connect("/ws/console",
-                                  headers={"origin": "https://evil.example"}) as ws:
+    with client.websocket_connect("/ws/console", headers={"origin": "https://evil.example"}) as ws:
         assert ws.receive_json()["code"] == "forbidden_origin"
 
 
@@ -246,10 +270,10 @@ def test_console_frames_are_validated(client: TestClient) -> None:
         assert frame["code"] == "unknown_type"
 
 
-def test_too_many_sockets_on_one_conversation(web_settings: Settings, engines: Engines,
-                                              db_engine: Engine) -> None:
-    app = create_app(web_settings, engines, db_engine,
-                     limits=WebLimits(sockets_per_conversation=1))
+def test_too_many_sockets_on_one_conversation(
+    web_settings: Settings, engines: Engines, db_engine: Engine
+) -> None:
+    app = create_app(web_settings, engines, db_engine, limits=WebLimits(sockets_per_conversation=1))
     with TestClient(app) as client, client.websocket_connect("/ws/chat") as first:
         welcome = ChatSocket(first).hello()
         with client.websocket_connect("/ws/chat") as second:
@@ -269,8 +293,9 @@ class BrokenBroker:
         yield  # pragma: no cover
 
 
-def test_a_broken_event_broker_is_reported_not_hung(web_settings: Settings, engines: Engines,
-                                                    db_engine: Engine) -> None:
+def test_a_broken_event_broker_is_reported_not_hung(
+    web_settings: Settings, engines: Engines, db_engine: Engine
+) -> None:
     app = create_app(web_settings, engines, db_engine, broker=BrokenBroker())
     with TestClient(app) as client, client.websocket_connect("/ws/chat") as ws:
         ws.send_json({"type": "hello"})

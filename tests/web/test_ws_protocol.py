@@ -14,8 +14,13 @@ from web.auth import mint_customer_token
 
 def transcript(db: Engine, conversation_id: str) -> list[Message]:
     with Session(db) as session:
-        return list(session.exec(select(Message).where(Message.conversation_id == conversation_id)
-                                 .order_by(col(Message.seq))))
+        return list(
+            session.exec(
+                select(Message)
+                .where(Message.conversation_id == conversation_id)
+                .order_by(col(Message.seq))
+            )
+        )
 
 
 def test_a_message_is_acked_answered_and_disclosed(client: TestClient, db_engine: Engine) -> None:
@@ -38,11 +43,14 @@ def test_a_message_is_acked_answered_and_disclosed(client: TestClient, db_engine
     assert typing == [True, False]
     stored = transcript(db_engine, welcome["conversation_id"])
     assert [(m.seq, m.role, m.client_message_id) for m in stored] == [
-        (1, "customer", "m-1"), (2, "assistant", None)]
+        (1, "customer", "m-1"),
+        (2, "assistant", None),
+    ]
 
 
 def test_a_repeated_client_id_is_acked_as_duplicate_and_stored_once(
-        client: TestClient, db_engine: Engine) -> None:
+    client: TestClient, db_engine: Engine
+) -> None:
     with client.websocket_connect("/ws/chat") as ws:
         chat = ChatSocket(ws)
         conversation_id = chat.hello()["conversation_id"]
@@ -67,11 +75,18 @@ def test_resume_delivers_exactly_the_missed_messages(client: TestClient, db_engi
         chat.wait(lambda f: f["type"] == "state" and f["state"] == "queued")
 
     # While the customer is away: an agent claims and writes twice.
-    assert client.post(f"/api/staff/conversations/{conversation_id}/claim",
-                       headers=headers).status_code == 200
+    assert (
+        client.post(
+            f"/api/staff/conversations/{conversation_id}/claim", headers=headers
+        ).status_code
+        == 200
+    )
     for text in ("Hi, this is Alex.", "Are you still there?"):
-        response = client.post(f"/api/staff/conversations/{conversation_id}/messages",
-                               json={"text": text}, headers=headers)
+        response = client.post(
+            f"/api/staff/conversations/{conversation_id}/messages",
+            json={"text": text},
+            headers=headers,
+        )
         assert response.status_code == 200
 
     with client.websocket_connect("/ws/chat") as ws:
@@ -86,12 +101,16 @@ def test_resume_delivers_exactly_the_missed_messages(client: TestClient, db_engi
     stored = [m for m in transcript(db_engine, conversation_id) if m.seq > seen]
     assert [f["message"]["seq"] for f in missed] == [m.seq for m in stored]
     assert [(f["message"]["role"], f["message"]["author"]) for f in missed] == [
-        ("system", None), ("agent", "Alex Rivera"), ("agent", "Alex Rivera")]
+        ("system", None),
+        ("agent", "Alex Rivera"),
+        ("agent", "Alex Rivera"),
+    ]
     assert "joined" in missed[0]["message"]["content"]
 
 
-def test_resume_from_zero_replays_the_whole_transcript(client: TestClient,
-                                                       db_engine: Engine) -> None:
+def test_resume_from_zero_replays_the_whole_transcript(
+    client: TestClient, db_engine: Engine
+) -> None:
     with client.websocket_connect("/ws/chat") as ws:
         chat = ChatSocket(ws)
         welcome = chat.hello()
@@ -106,7 +125,8 @@ def test_resume_from_zero_replays_the_whole_transcript(client: TestClient,
 
 
 def test_a_signed_customer_token_starts_a_verified_conversation(
-        client: TestClient, db_engine: Engine) -> None:
+    client: TestClient, db_engine: Engine
+) -> None:
     token = mint_customer_token(SECRET, "C100")
     with client.websocket_connect("/ws/chat") as ws:
         chat = ChatSocket(ws)
@@ -129,8 +149,14 @@ def test_a_resume_token_does_not_cross_customers(client: TestClient) -> None:
         first = ChatSocket(ws).hello(token=mint_customer_token(SECRET, "C100"))
     with client.websocket_connect("/ws/chat") as ws:
         chat = ChatSocket(ws)
-        chat.send({"type": "hello", "token": mint_customer_token(SECRET, "C101"),
-                   "resume": first["resume"], "last_seq": 0})
+        chat.send(
+            {
+                "type": "hello",
+                "token": mint_customer_token(SECRET, "C101"),
+                "resume": first["resume"],
+                "last_seq": 0,
+            }
+        )
         rejected, welcome = chat.recv(), chat.recv()
     assert rejected["type"] == "error" and rejected["code"] == "resume_rejected"
     assert rejected["fatal"] is False
@@ -155,26 +181,34 @@ def test_nobody_online_is_said_honestly(client: TestClient) -> None:
         chat = ChatSocket(ws)
         chat.hello()
         chat.send({"type": "request_human", "id": "h-1"})
-        frames = chat.until_all(lambda f: f["type"] == "queue",
-                                lambda f: f["type"] == "ack" and f["id"] == "h-1")
+        frames = chat.until_all(
+            lambda f: f["type"] == "queue", lambda f: f["type"] == "ack" and f["id"] == "h-1"
+        )
     assert any(f["type"] == "state" and f["state"] == "queued" for f in frames)
     notice = messages(frames)[-1]
     assert notice["role"] == "system" and "isn't online" in notice["content"]
     queue = next(f for f in frames if f["type"] == "queue")
-    assert queue == {"type": "queue", "position": 1, "staff_online": False,
-                     "estimated_wait_minutes": None}
+    assert queue == {
+        "type": "queue",
+        "position": 1,
+        "staff_online": False,
+        "estimated_wait_minutes": None,
+    }
 
 
 def test_queue_position_and_wait_when_someone_is_online(client: TestClient) -> None:
     staff_login(client)
-    with client.websocket_connect("/ws/console") as console, \
-            client.websocket_connect("/ws/chat") as ws:
+    with (
+        client.websocket_connect("/ws/console") as console,
+        client.websocket_connect("/ws/chat") as ws,
+    ):
         assert console.receive_json()["type"] == "hello"  # an open console is "online"
         chat = ChatSocket(ws)
         chat.hello()
         chat.send({"type": "request_human", "id": "h-1"})
-        frames = chat.until_all(lambda f: f["type"] == "queue",
-                                lambda f: f["type"] == "ack" and f["id"] == "h-1")
+        frames = chat.until_all(
+            lambda f: f["type"] == "queue", lambda f: f["type"] == "ack" and f["id"] == "h-1"
+        )
         chat.send({"type": "request_human", "id": "h-2"})  # already waiting: a no-op
         repeat = chat.until(lambda f: f["type"] == "ack" and f["id"] == "h-2")
     assert "number 1 in line" in messages(frames)[-1]["content"]
@@ -184,8 +218,9 @@ def test_queue_position_and_wait_when_someone_is_online(client: TestClient) -> N
     assert repeat[-1] == {"type": "ack", "id": "h-2", "seq": None, "duplicate": True}
 
 
-def test_the_ai_is_silent_while_queued_or_with_a_person(client: TestClient,
-                                                        db_engine: Engine) -> None:
+def test_the_ai_is_silent_while_queued_or_with_a_person(
+    client: TestClient, db_engine: Engine
+) -> None:
     headers = staff_login(client)
     with client.websocket_connect("/ws/chat") as ws:
         chat = ChatSocket(ws)
@@ -197,20 +232,34 @@ def test_the_ai_is_silent_while_queued_or_with_a_person(client: TestClient,
         assert [m["role"] for m in messages(queued)] == ["customer"]
         assert not any(f["type"] == "typing" for f in queued)
 
-        assert client.post(f"/api/staff/conversations/{conversation_id}/claim",
-                           headers=headers).status_code == 200
+        assert (
+            client.post(
+                f"/api/staff/conversations/{conversation_id}/claim", headers=headers
+            ).status_code
+            == 200
+        )
         chat.until(lambda f: f["type"] == "state" and f["state"] == "human")
         with_person = chat.say("hello?", "m-3")
         assert [m["role"] for m in messages(with_person)] == ["customer"]
 
-        client.post(f"/api/staff/conversations/{conversation_id}/messages",
-                    json={"text": "Hi, I'm here to help.", "ai_drafted": True}, headers=headers)
+        client.post(
+            f"/api/staff/conversations/{conversation_id}/messages",
+            json={"text": "Hi, I'm here to help.", "ai_drafted": True},
+            headers=headers,
+        )
         agent = chat.until(lambda f: f["type"] == "message")[-1]["message"]
         assert (agent["role"], agent["author"], agent["ai_drafted"]) == (
-            "agent", "Alex Rivera", True)
+            "agent",
+            "Alex Rivera",
+            True,
+        )
 
-        assert client.post(f"/api/staff/conversations/{conversation_id}/handback",
-                           headers=headers).status_code == 200
+        assert (
+            client.post(
+                f"/api/staff/conversations/{conversation_id}/handback", headers=headers
+            ).status_code
+            == 200
+        )
         boundary = chat.until(lambda f: f["type"] == "state")
         assert messages(boundary)[-1]["role"] == "system"
         assert "automated assistant again" in messages(boundary)[-1]["content"]
@@ -250,7 +299,11 @@ def test_end_then_rate(client: TestClient, db_engine: Engine) -> None:
         conv = session.get(Conversation, conversation_id)
         assert conv is not None
         assert (conv.state, conv.rating, conv.rating_comment, conv.disposition) == (
-            "closed", 5, "Quick and clear", "ended_by_customer")
+            "closed",
+            5,
+            "Quick and clear",
+            "ended_by_customer",
+        )
     assert [m.content for m in transcript(db_engine, conversation_id)].count("one more thing") == 0
 
 

@@ -14,17 +14,20 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-PASSWORDS = {"agent": "agent-pass-123", "agent2": "agent2-pass-123",
-             "supervisor": "super-pass-123"}
-STAFF = (("agent", "Alex Rivera", "agent"), ("agent2", "Jordan Lee", "agent"),
-         ("supervisor", "Sam Taylor", "supervisor"))
+PASSWORDS = {"agent": "agent-pass-123", "agent2": "agent2-pass-123", "supervisor": "super-pass-123"}
+STAFF = (
+    ("agent", "Alex Rivera", "agent"),
+    ("agent2", "Jordan Lee", "agent"),
+    ("supervisor", "Sam Taylor", "supervisor"),
+)
 SECRET = "web-tests-secret-key-0123456789abcdef0123456789"
 
 
 def staff_login(client: TestClient, username: str = "agent") -> dict[str, str]:
     """Log ``client`` in; returns the headers (CSRF) its state-changing requests need."""
-    response = client.post("/api/staff/login",
-                           json={"username": username, "password": PASSWORDS[username]})
+    response = client.post(
+        "/api/staff/login", json={"username": username, "password": PASSWORDS[username]}
+    )
     assert response.status_code == 200, response.text
     return {"X-CSRF-Token": response.json()["csrf"]}
 
@@ -46,7 +49,7 @@ class ChatSocket:
 
         Live events (state, queue) and the reply to a frame (ack) may arrive in either order.
         """
-        for frame in self.frames[self._exchange:]:
+        for frame in self.frames[self._exchange :]:
             if predicate(frame):
                 return [frame]
         return self.until(predicate)
@@ -56,8 +59,9 @@ class ChatSocket:
         self.frames.append(frame)
         return frame
 
-    def until(self, predicate: Callable[[dict[str, Any]], bool],
-              limit: int = 60) -> list[dict[str, Any]]:
+    def until(
+        self, predicate: Callable[[dict[str, Any]], bool], limit: int = 60
+    ) -> list[dict[str, Any]]:
         """Frames up to and including the first that satisfies ``predicate``."""
         seen = []
         for _ in range(limit):
@@ -67,8 +71,9 @@ class ChatSocket:
                 return seen
         raise AssertionError(f"no matching frame in {seen}")
 
-    def until_all(self, *predicates: Callable[[dict[str, Any]], bool],
-                  limit: int = 60) -> list[dict[str, Any]]:
+    def until_all(
+        self, *predicates: Callable[[dict[str, Any]], bool], limit: int = 60
+    ) -> list[dict[str, Any]]:
         """Frames until each predicate has matched one (the order between them is free)."""
         seen: list[dict[str, Any]] = []
         pending = list(predicates)
@@ -88,14 +93,24 @@ class ChatSocket:
     def say(self, text: str, client_id: str) -> list[dict[str, Any]]:
         """Send a message; frames until its ack and the end of the typing indicator."""
         self.send({"type": "message", "id": client_id, "text": text})
-        frames = self.until(lambda f: (f["type"] == "ack" and f["id"] == client_id)
-                            or (f["type"] == "error" and f.get("id") == client_id))
+        frames = self.until(
+            lambda f: (
+                (f["type"] == "ack" and f["id"] == client_id)
+                or (f["type"] == "error" and f.get("id") == client_id)
+            )
+        )
         ack = frames[-1]
-        if ack["type"] == "ack" and not ack["duplicate"] and not any(
+        if (
+            ack["type"] == "ack"
+            and not ack["duplicate"]
+            and not any(
                 f["type"] == "message" and f["message"].get("client_id") == client_id
-                for f in frames):
-            frames += self.until(lambda f: f["type"] == "message"
-                                 and f["message"].get("client_id") == client_id)
+                for f in frames
+            )
+        ):
+            frames += self.until(
+                lambda f: f["type"] == "message" and f["message"].get("client_id") == client_id
+            )
         if ack["type"] == "ack" and any(f["type"] == "typing" for f in frames):
             frames += self.until(lambda f: f["type"] == "typing" and not f["on"])
         return frames
@@ -125,11 +140,17 @@ class LiveServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", self.port))
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="on",
-                                timeout_graceful_shutdown=2, ws_ping_interval=None)
+        config = uvicorn.Config(
+            self.app,
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=2,
+            ws_ping_interval=None,
+        )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]},
-                                       daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
         self.thread.start()
         deadline = time.monotonic() + 30
         while not self.server.started:

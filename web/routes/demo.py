@@ -43,5 +43,9 @@ def customer_token(body: TokenIn, ctx: ContextDep, session: SessionDep) -> dict[
     customer = session.get(Customer, body.customer_id)
     if customer is None:
         raise ApiError(404, "unknown_customer", "no such demo customer")
-    return {"token": mint_customer_token(ctx.secret, customer.id), "customer_id": customer.id,
-            "name": customer.name, "expires_in": ctx.settings.token_ttl_seconds}
+    return {
+        "token": mint_customer_token(ctx.secret, customer.id),
+        "customer_id": customer.id,
+        "name": customer.name,
+        "expires_in": ctx.settings.token_ttl_seconds,
+    }

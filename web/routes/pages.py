@@ -12,8 +12,7 @@ router = APIRouter(include_in_schema=False)
 
 
 def _file(name: str, media_type: str | None = None) -> FileResponse:
-    return FileResponse(STATIC / name, media_type=media_type,
-                        headers={"Cache-Control": "no-cache"})
+    return FileResponse(STATIC / name, media_type=media_type, headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/")

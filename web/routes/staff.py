@@ -29,9 +29,18 @@ from web.views.queue import console_queue
 
 router = APIRouter(prefix="/api/staff", tags=["staff"])
 
-DISPOSITIONS = ("resolved", "promise_to_pay", "payment_arranged", "hardship_plan_referred",
-                "dispute_opened", "fraud_referred", "legal_referred", "callback_scheduled",
-                "customer_left", "other")
+DISPOSITIONS = (
+    "resolved",
+    "promise_to_pay",
+    "payment_arranged",
+    "hardship_plan_referred",
+    "dispute_opened",
+    "fraud_referred",
+    "legal_referred",
+    "callback_scheduled",
+    "customer_left",
+    "other",
+)
 
 
 class LoginIn(BaseModel):
@@ -49,20 +58,31 @@ class CloseIn(BaseModel):
 
 
 def staff_public(user: StaffUser) -> dict[str, Any]:
-    return {"id": user.id, "username": user.username, "display_name": user.display_name,
-            "role": user.role}
+    return {
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "role": user.role,
+    }
 
 
-def _set_session_cookie(response: Response, request: Request, ctx: WebContext,
-                        token: str) -> None:
+def _set_session_cookie(response: Response, request: Request, ctx: WebContext, token: str) -> None:
     secure = request.url.scheme == "https" or ctx.settings.environment == "production"
-    response.set_cookie(STAFF_COOKIE, token, max_age=ctx.limits.staff_session_seconds,
-                        httponly=True, samesite="strict", secure=secure, path="/")
+    response.set_cookie(
+        STAFF_COOKIE,
+        token,
+        max_age=ctx.limits.staff_session_seconds,
+        httponly=True,
+        samesite="strict",
+        secure=secure,
+        path="/",
+    )
 
 
 @router.post("/login")
-def login(body: LoginIn, request: Request, response: Response, ctx: ContextDep,
-          session: SessionDep) -> dict[str, Any]:
+def login(
+    body: LoginIn, request: Request, response: Response, ctx: ContextDep, session: SessionDep
+) -> dict[str, Any]:
     result = authenticate(session, body.username, body.password, ctx.now())
     if result.user is None or result.user.id is None:
         error = result.error or "invalid username or password"
@@ -82,8 +102,11 @@ def logout(response: Response) -> dict[str, bool]:
 
 @router.get("/me")
 def me(user: CurrentStaff, staff_session: StaffSessionDep) -> dict[str, Any]:
-    return {"staff": staff_public(user), "csrf": staff_session.csrf,
-            "dispositions": list(DISPOSITIONS)}
+    return {
+        "staff": staff_public(user),
+        "csrf": staff_session.csrf,
+        "dispositions": list(DISPOSITIONS),
+    }
 
 
 @router.get("/queue")
@@ -92,8 +115,9 @@ def queue(user: CurrentStaff, ctx: ContextDep) -> dict[str, Any]:
 
 
 @router.get("/conversations/{conversation_id}")
-def conversation(conversation_id: str, _: CurrentStaff, ctx: ContextDep,
-                 session: SessionDep) -> dict[str, Any]:
+def conversation(
+    conversation_id: str, _: CurrentStaff, ctx: ContextDep, session: SessionDep
+) -> dict[str, Any]:
     detail = conversation_detail(session, conversation_id, ctx.engines.policy, ctx.now())
     if detail is None:
         raise ApiError(404, "unknown_conversation", "no such conversation")
@@ -101,8 +125,13 @@ def conversation(conversation_id: str, _: CurrentStaff, ctx: ContextDep,
 
 
 @router.post("/conversations/{conversation_id}/claim", dependencies=[CsrfProtected])
-def claim(conversation_id: str, user: CurrentStaff, service: ServiceDep, ctx: ContextDep,
-          session: SessionDep) -> dict[str, Any]:
+def claim(
+    conversation_id: str,
+    user: CurrentStaff,
+    service: ServiceDep,
+    ctx: ContextDep,
+    session: SessionDep,
+) -> dict[str, Any]:
     service.claim(conversation_id, user)
     detail = conversation_detail(session, conversation_id, ctx.engines.policy, ctx.now())
     assert detail is not None
@@ -115,10 +144,14 @@ def suggestions(conversation_id: str, _: CurrentStaff, service: ServiceDep) -> d
 
 
 @router.post("/conversations/{conversation_id}/messages", dependencies=[CsrfProtected])
-def send_message(conversation_id: str, body: MessageIn, user: CurrentStaff,
-                 service: ServiceDep) -> dict[str, Any]:
-    return {"message": service.staff_message(conversation_id, user, body.text,
-                                             ai_drafted=body.ai_drafted).as_dict()}
+def send_message(
+    conversation_id: str, body: MessageIn, user: CurrentStaff, service: ServiceDep
+) -> dict[str, Any]:
+    return {
+        "message": service.staff_message(
+            conversation_id, user, body.text, ai_drafted=body.ai_drafted
+        ).as_dict()
+    }
 
 
 @router.post("/conversations/{conversation_id}/handback", dependencies=[CsrfProtected])
@@ -128,7 +161,8 @@ def hand_back(conversation_id: str, user: CurrentStaff, service: ServiceDep) -> 
 
 
 @router.post("/conversations/{conversation_id}/close", dependencies=[CsrfProtected])
-def close(conversation_id: str, body: CloseIn, user: CurrentStaff,
-          service: ServiceDep) -> dict[str, Any]:
+def close(
+    conversation_id: str, body: CloseIn, user: CurrentStaff, service: ServiceDep
+) -> dict[str, Any]:
     conv = service.close(conversation_id, user, body.disposition.strip())
     return {"conversation_id": conv.id, "state": conv.state, "disposition": conv.disposition}

@@ -27,9 +27,12 @@ def overview(_: CurrentSupervisor, session: SessionDep) -> dict[str, Any]:
 
 
 @router.get("/conversations")
-def conversations(_: CurrentSupervisor, session: SessionDep,
-                  state: str | None = Query(default=None, max_length=10),
-                  limit: int = Query(default=100, ge=1, le=500)) -> dict[str, Any]:
+def conversations(
+    _: CurrentSupervisor,
+    session: SessionDep,
+    state: str | None = Query(default=None, max_length=10),
+    limit: int = Query(default=100, ge=1, le=500),
+) -> dict[str, Any]:
     query = select(Conversation).order_by(col(Conversation.updated_at).desc()).limit(limit)
     if state:
         query = query.where(Conversation.state == state)
@@ -37,10 +40,12 @@ def conversations(_: CurrentSupervisor, session: SessionDep,
 
 
 @router.get("/conversations/{conversation_id}")
-def conversation(conversation_id: str, _: CurrentSupervisor, ctx: ContextDep,
-                 session: SessionDep) -> dict[str, Any]:
-    detail = conversation_detail(session, conversation_id, ctx.engines.policy, ctx.now(),
-                                 with_history=True)
+def conversation(
+    conversation_id: str, _: CurrentSupervisor, ctx: ContextDep, session: SessionDep
+) -> dict[str, Any]:
+    detail = conversation_detail(
+        session, conversation_id, ctx.engines.policy, ctx.now(), with_history=True
+    )
     if detail is None:
         raise ApiError(404, "unknown_conversation", "no such conversation")
     detail["audit"] = audit_status(session, conversation_id)

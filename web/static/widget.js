@@ -452,6 +452,8 @@
     showBanner("");
     if (session.conversationId && session.conversationId !== frame.conversation_id) {
       clearLog(); // a new conversation (the old one could not be resumed)
+      // Unsent words still go (to the new conversation); "end" or "rate" of the old do not.
+      session.outbox = session.outbox.filter(function (f) { return f.type === "message"; });
     }
     session.conversationId = frame.conversation_id;
     session.resume = frame.resume;

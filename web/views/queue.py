@@ -17,15 +17,19 @@ def staff_online(ctx: WebContext) -> bool:
     """The service's rule: someone's console was seen within the online window."""
     since = ctx.now() - STAFF_ONLINE_WINDOW
     with ctx.sessions() as session:
-        return session.exec(select(StaffUser.id).where(
-            col(StaffUser.online_at).is_not(None), col(StaffUser.online_at) >= since)
-        ).first() is not None
+        return (
+            session.exec(
+                select(StaffUser.id).where(
+                    col(StaffUser.online_at).is_not(None), col(StaffUser.online_at) >= since
+                )
+            ).first()
+            is not None
+        )
 
 
 def queue_status(ctx: WebContext, conversation_id: str) -> dict[str, Any] | None:
     """The customer's place in line (``None`` when not queued)."""
-    entry = next((q for q in ctx.service.queue() if q["conversation_id"] == conversation_id),
-                 None)
+    entry = next((q for q in ctx.service.queue() if q["conversation_id"] == conversation_id), None)
     if entry is None:
         return None
     online = staff_online(ctx)
@@ -33,8 +37,9 @@ def queue_status(ctx: WebContext, conversation_id: str) -> dict[str, Any] | None
         "type": "queue",
         "position": entry["position"],
         "staff_online": online,
-        "estimated_wait_minutes": (max(entry["position"] * AVERAGE_HANDLE_MINUTES, 1)
-                                   if online else None),
+        "estimated_wait_minutes": (
+            max(entry["position"] * AVERAGE_HANDLE_MINUTES, 1) if online else None
+        ),
     }
 
 
@@ -42,22 +47,44 @@ def console_queue(ctx: WebContext, staff: StaffUser) -> dict[str, Any]:
     """The queue (priority, then waiting time) and the conversations this person has."""
     items = ctx.service.queue()
     with ctx.sessions() as session:
-        names = {c.id: c.name for c in session.exec(select(Customer).where(
-            col(Customer.id).in_([i["customer_id"] for i in items if i["customer_id"]])))}
-        mine = session.exec(select(Conversation).where(
-            Conversation.assigned_staff_id == staff.id,
-            Conversation.state == ConversationState.HUMAN.value)
-            .order_by(col(Conversation.updated_at).desc())).all()
-        mine_names = {c.id: c.name for c in session.exec(select(Customer).where(
-            col(Customer.id).in_([m.customer_id for m in mine if m.customer_id])))}
+        names = {
+            c.id: c.name
+            for c in session.exec(
+                select(Customer).where(
+                    col(Customer.id).in_([i["customer_id"] for i in items if i["customer_id"]])
+                )
+            )
+        }
+        mine = session.exec(
+            select(Conversation)
+            .where(
+                Conversation.assigned_staff_id == staff.id,
+                Conversation.state == ConversationState.HUMAN.value,
+            )
+            .order_by(col(Conversation.updated_at).desc())
+        ).all()
+        mine_names = {
+            c.id: c.name
+            for c in session.exec(
+                select(Customer).where(
+                    col(Customer.id).in_([m.customer_id for m in mine if m.customer_id])
+                )
+            )
+        }
     for item in items:
         item["customer_name"] = names.get(item["customer_id"] or "")
     return {
         "type": "queue",
         "items": items,
-        "mine": [{"conversation_id": c.id, "reason": c.escalation_reason,
-                  "priority": c.priority, "verified": c.verified,
-                  "customer_name": mine_names.get(c.customer_id or "") if c.verified else None}
-                 for c in mine],
+        "mine": [
+            {
+                "conversation_id": c.id,
+                "reason": c.escalation_reason,
+                "priority": c.priority,
+                "verified": c.verified,
+                "customer_name": mine_names.get(c.customer_id or "") if c.verified else None,
+            }
+            for c in mine
+        ],
         "staff_online": staff_online(ctx),
     }

@@ -48,21 +48,26 @@ def _load_staff(ctx: WebContext, staff_id: int) -> StaffUser | None:
 def _assigned_to(ctx: WebContext, conversation_id: str, staff_id: int) -> bool:
     with ctx.sessions() as session:
         conv = session.get(Conversation, conversation_id)
-        return (conv is not None and conv.state == ConversationState.HUMAN
-                and conv.assigned_staff_id == staff_id)
+        return (
+            conv is not None
+            and conv.state == ConversationState.HUMAN
+            and conv.assigned_staff_id == staff_id
+        )
 
 
 async def serve_console(websocket: WebSocket, ctx: WebContext) -> None:
     await websocket.accept()
     conn = Connection(websocket)
     if not same_origin(websocket):
-        await conn.send(p.error("forbidden_origin", "this socket only serves the console's own "
-                                "pages"))
+        await conn.send(
+            p.error("forbidden_origin", "this socket only serves the console's own pages")
+        )
         await conn.close(CLOSE_FORBIDDEN, "forbidden origin")
         return
     staff_session = read_staff_cookie(ctx, websocket.cookies.get(STAFF_COOKIE))
-    staff = (await run_in_threadpool(_load_staff, ctx, staff_session.staff_id)
-             if staff_session else None)
+    staff = (
+        await run_in_threadpool(_load_staff, ctx, staff_session.staff_id) if staff_session else None
+    )
     if staff is None:
         await conn.send(p.error("not_authenticated", "log in to the console first"))
         await conn.close(CLOSE_UNAUTHORIZED, "not authenticated")
@@ -82,13 +87,23 @@ class ConsoleSession:
 
     async def run(self) -> None:
         await run_in_threadpool(self.ctx.service.mark_staff_online, self.staff.id)
-        await self.conn.send({"type": "hello", "staff": {
-            "id": self.staff.id, "username": self.staff.username,
-            "display_name": self.staff.display_name, "role": self.staff.role}})
+        await self.conn.send(
+            {
+                "type": "hello",
+                "staff": {
+                    "id": self.staff.id,
+                    "username": self.staff.username,
+                    "display_name": self.staff.display_name,
+                    "role": self.staff.role,
+                },
+            }
+        )
         ready = asyncio.Event()
-        tasks = [asyncio.create_task(self._queue_events(ready)),
-                 asyncio.create_task(self._queue_sender()),
-                 asyncio.create_task(self._heartbeat())]
+        tasks = [
+            asyncio.create_task(self._queue_events(ready)),
+            asyncio.create_task(self._queue_sender()),
+            asyncio.create_task(self._heartbeat()),
+        ]
         try:
             if not await subscribed(tasks[0], ready):
                 await self.conn.send(p.error("unavailable", "live updates are unavailable"))
@@ -152,8 +167,9 @@ class ConsoleSession:
         self._watch = asyncio.create_task(self._follow(conversation_id, after_seq))
 
     async def _follow(self, conversation_id: str, after_seq: int) -> None:
-        cursor = TranscriptCursor(self.ctx, conversation_id, after_seq, self.conn.send,
-                                  include_client_id=False)
+        cursor = TranscriptCursor(
+            self.ctx, conversation_id, after_seq, self.conn.send, include_client_id=False
+        )
         async with self.ctx.service.broker.subscribe(f"conversation:{conversation_id}") as events:
             await cursor.flush()
             async for event in events:
@@ -169,12 +185,22 @@ class ConsoleSession:
             return
         self._last_typing = now
         if await run_in_threadpool(_assigned_to, self.ctx, conversation_id, self.staff.id):
-            self.ctx.service.broker.publish(f"conversation:{conversation_id}", {
-                "type": "activity", "conversation_id": conversation_id, "kind": "typing",
-                "author": self.staff.display_name})
+            self.ctx.service.broker.publish(
+                f"conversation:{conversation_id}",
+                {
+                    "type": "activity",
+                    "conversation_id": conversation_id,
+                    "kind": "typing",
+                    "author": self.staff.display_name,
+                },
+            )
 
 
 def _state_frame(event: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "state", "conversation_id": event.get("conversation_id"),
-            "state": event.get("state"), "reason": event.get("reason"),
-            "priority": event.get("priority")}
+    return {
+        "type": "state",
+        "conversation_id": event.get("conversation_id"),
+        "state": event.get("state"),
+        "reason": event.get("reason"),
+        "priority": event.get("priority"),
+    }

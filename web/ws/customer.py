@@ -55,12 +55,14 @@ def open_conversation(ctx: WebContext, hello: p.Hello, client_key: str) -> Opene
     expired: TokenError | None = None
     if hello.token:
         try:
-            customer_id = read_customer_token(ctx.secret, hello.token,
-                                              ctx.settings.token_ttl_seconds)
+            customer_id = read_customer_token(
+                ctx.secret, hello.token, ctx.settings.token_ttl_seconds
+            )
         except TokenError as exc:
             if exc.code != "token_expired" or not hello.resume:
-                raise HelloRefused(exc.code, f"{exc} — sign in on the lender's site again",
-                                   CLOSE_UNAUTHORIZED) from exc
+                raise HelloRefused(
+                    exc.code, f"{exc} — sign in on the lender's site again", CLOSE_UNAUTHORIZED
+                ) from exc
             # An expired sign-in may still resume its own conversation (the resume token
             # is the proof); it may not start a new verified one.
             expired = exc
@@ -78,14 +80,19 @@ def open_conversation(ctx: WebContext, hello: p.Hello, client_key: str) -> Opene
         except ConversationError as exc:
             problem = str(exc)
     if expired is not None:
-        raise HelloRefused(expired.code, f"{expired} — sign in on the lender's site again",
-                           CLOSE_UNAUTHORIZED)
+        raise HelloRefused(
+            expired.code, f"{expired} — sign in on the lender's site again", CLOSE_UNAUTHORIZED
+        )
     if ctx.new_conversations.hit(client_key):
-        raise HelloRefused("rate_limited", "too many new conversations from this address; "
-                           "try again in a minute", CLOSE_POLICY)
+        raise HelloRefused(
+            "rate_limited",
+            "too many new conversations from this address; try again in a minute",
+            CLOSE_POLICY,
+        )
     try:
-        conv = ctx.service.start(channel="widget", customer_id=customer_id,
-                                 verified=customer_id is not None)
+        conv = ctx.service.start(
+            channel="widget", customer_id=customer_id, verified=customer_id is not None
+        )
     except ConversationError as exc:
         raise HelloRefused(exc.code, str(exc), CLOSE_UNAUTHORIZED) from exc
     return Opened(conv, customer_id, False, problem)
@@ -100,8 +107,9 @@ async def serve_customer(websocket: WebSocket, ctx: WebContext) -> None:
             return
         conv_id = opened.conversation.id
         if not ctx.sockets.acquire(conv_id, ctx.limits.sockets_per_conversation):
-            await conn.send(p.error("too_many_connections",
-                                    "this conversation is open in too many places"))
+            await conn.send(
+                p.error("too_many_connections", "this conversation is open in too many places")
+            )
             await conn.close(CLOSE_POLICY, "too many connections")
             return
         try:
@@ -130,21 +138,30 @@ async def _hello(conn: Connection, ctx: WebContext) -> Opened | None:
         await conn.close(CLOSE_POLICY, "hello required")
         return None
     if frame.v != p.PROTOCOL_VERSION:
-        await conn.send(p.error("unsupported_version",
-                                f"this server speaks protocol version {p.PROTOCOL_VERSION}"))
+        await conn.send(
+            p.error(
+                "unsupported_version", f"this server speaks protocol version {p.PROTOCOL_VERSION}"
+            )
+        )
         await conn.close(CLOSE_POLICY, "unsupported version")
         return None
     try:
         client = conn.websocket.client
-        opened = await run_in_threadpool(open_conversation, ctx, frame,
-                                         client.host if client else "unknown")
+        opened = await run_in_threadpool(
+            open_conversation, ctx, frame, client.host if client else "unknown"
+        )
     except HelloRefused as exc:
         await conn.send(p.error(exc.code, str(exc)))
         await conn.close(exc.close_code, exc.code)
         return None
     if opened.resume_problem:
-        await conn.send(p.error("resume_rejected", f"{opened.resume_problem}; a new "
-                                "conversation was started", fatal=False))
+        await conn.send(
+            p.error(
+                "resume_rejected",
+                f"{opened.resume_problem}; a new conversation was started",
+                fatal=False,
+            )
+        )
     return opened
 
 
@@ -161,27 +178,38 @@ class CustomerSession:
 
     async def run(self) -> None:
         current = await run_in_threadpool(last_seq, self.ctx, self.conv_id)
-        self.cursor = TranscriptCursor(self.ctx, self.conv_id, min(self.opened.last_seq, current),
-                                       self.conn.send)
+        self.cursor = TranscriptCursor(
+            self.ctx, self.conv_id, min(self.opened.last_seq, current), self.conn.send
+        )
         ready = asyncio.Event()
-        tasks = [asyncio.create_task(self._pump(ready)),
-                 asyncio.create_task(self._queue_ticker())]
+        tasks = [asyncio.create_task(self._pump(ready)), asyncio.create_task(self._queue_ticker())]
         try:
             if not await subscribed(tasks[0], ready):
                 log.error("event broker unavailable for conversation %s", self.conv_id)
-                await self.conn.send(p.error("unavailable", "the chat is unavailable right "
-                                             "now; please try again shortly"))
+                await self.conn.send(
+                    p.error(
+                        "unavailable", "the chat is unavailable right now; please try again shortly"
+                    )
+                )
                 await self.conn.close(1011, "unavailable")
                 return
             conv = self.opened.conversation
-            await self.conn.send({
-                "type": "welcome", "v": p.PROTOCOL_VERSION, "conversation_id": self.conv_id,
-                "resume": mint_resume_token(self.ctx.secret, self.conv_id,
-                                            self.opened.customer_id),
-                "resumed": self.opened.resumed, "state": conv.state, "verified": conv.verified,
-                "rating": conv.rating, "last_seq": current,
-                "max_message_chars": self.ctx.settings.max_message_chars,
-            })
+            await self.conn.send(
+                {
+                    "type": "welcome",
+                    "v": p.PROTOCOL_VERSION,
+                    "conversation_id": self.conv_id,
+                    "resume": mint_resume_token(
+                        self.ctx.secret, self.conv_id, self.opened.customer_id
+                    ),
+                    "resumed": self.opened.resumed,
+                    "state": conv.state,
+                    "verified": conv.verified,
+                    "rating": conv.rating,
+                    "last_seq": current,
+                    "max_message_chars": self.ctx.settings.max_message_chars,
+                }
+            )
             await self.cursor.flush()
             await self._send_queue_status()
             self._ready.set()
@@ -210,13 +238,15 @@ class CustomerSession:
         elif kind == "state":
             self.state = str(event.get("state"))
             await self.cursor.flush()  # the notice that goes with the change comes first
-            await self.conn.send({"type": "state", "state": self.state,
-                                  "reason": event.get("reason")})
+            await self.conn.send(
+                {"type": "state", "state": self.state, "reason": event.get("reason")}
+            )
             self._last_queue = None
             await self._send_queue_status()
         elif kind == "activity" and event.get("kind") == "typing":
-            await self.conn.send({"type": "typing", "on": True, "who": "agent",
-                                  "author": event.get("author")})
+            await self.conn.send(
+                {"type": "typing", "on": True, "who": "agent", "author": event.get("author")}
+            )
 
     async def _send_queue_status(self) -> None:
         if self.state != ConversationState.QUEUED:
@@ -256,9 +286,14 @@ class CustomerSession:
             client_id = getattr(frame, "id", None)
             retry_after = self.ctx.limiter.hit(self.conv_id)
             if retry_after:
-                await self.conn.send(p.error(
-                    "rate_limited", "you're sending messages too quickly; wait a moment",
-                    client_id, retry_after=round(retry_after, 1)))
+                await self.conn.send(
+                    p.error(
+                        "rate_limited",
+                        "you're sending messages too quickly; wait a moment",
+                        client_id,
+                        retry_after=round(retry_after, 1),
+                    )
+                )
                 continue
             try:
                 await self._handle(frame)
@@ -268,8 +303,9 @@ class CustomerSession:
                 raise
             except Exception:  # a core failure must not take the socket (or server) down
                 log.exception("chat frame failed (conversation %s)", self.conv_id)
-                await self.conn.send(p.error("internal_error",
-                                             "something went wrong; please try again", client_id))
+                await self.conn.send(
+                    p.error("internal_error", "something went wrong; please try again", client_id)
+                )
 
     async def _handle(self, frame: BaseModel) -> None:
         if isinstance(frame, p.ChatMessage):
@@ -296,8 +332,9 @@ class CustomerSession:
         if ai_turn:
             await self.conn.send({"type": "typing", "on": True, "who": "assistant"})
         try:
-            outcome = await run_in_threadpool(self.ctx.service.customer_message, self.conv_id,
-                                              frame.text, frame.id)
+            outcome = await run_in_threadpool(
+                self.ctx.service.customer_message, self.conv_id, frame.text, frame.id
+            )
             await self._ack(frame.id, outcome.customer_seq, outcome.duplicate)
             await self.cursor.flush()
         finally:

@@ -23,8 +23,11 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 def message_payload(message: Message, include_client_id: bool) -> dict[str, Any]:
     payload: dict[str, Any] = {
-        "seq": message.seq, "role": message.role, "author": message.author,
-        "content": message.content, "created_at": message.created_at.isoformat(),
+        "seq": message.seq,
+        "role": message.role,
+        "author": message.author,
+        "content": message.content,
+        "created_at": message.created_at.isoformat(),
         "ai_drafted": message.ai_drafted,
     }
     if include_client_id and message.role == "customer" and message.client_message_id:
@@ -32,21 +35,27 @@ def message_payload(message: Message, include_client_id: bool) -> dict[str, Any]
     return payload
 
 
-def load_after(ctx: WebContext, conversation_id: str, after_seq: int,
-               limit: int = 500) -> list[Message]:
+def load_after(
+    ctx: WebContext, conversation_id: str, after_seq: int, limit: int = 500
+) -> list[Message]:
     with ctx.sessions() as session:
-        return list(session.exec(
-            select(Message)
-            .where(Message.conversation_id == conversation_id, Message.seq > after_seq)
-            .order_by(col(Message.seq)).limit(limit)
-        ))
+        return list(
+            session.exec(
+                select(Message)
+                .where(Message.conversation_id == conversation_id, Message.seq > after_seq)
+                .order_by(col(Message.seq))
+                .limit(limit)
+            )
+        )
 
 
 def last_seq(ctx: WebContext, conversation_id: str) -> int:
     with ctx.sessions() as session:
         seq = session.exec(
-            select(Message.seq).where(Message.conversation_id == conversation_id)
-            .order_by(col(Message.seq).desc()).limit(1)
+            select(Message.seq)
+            .where(Message.conversation_id == conversation_id)
+            .order_by(col(Message.seq).desc())
+            .limit(1)
         ).first()
     return int(seq or 0)
 
@@ -54,8 +63,14 @@ def last_seq(ctx: WebContext, conversation_id: str) -> int:
 class TranscriptCursor:
     """Sends ``message`` frames for one conversation, each seq exactly once."""
 
-    def __init__(self, ctx: WebContext, conversation_id: str, sent_seq: int, send: Send,
-                 include_client_id: bool = True) -> None:
+    def __init__(
+        self,
+        ctx: WebContext,
+        conversation_id: str,
+        sent_seq: int,
+        send: Send,
+        include_client_id: bool = True,
+    ) -> None:
         self.ctx = ctx
         self.conversation_id = conversation_id
         self.sent_seq = sent_seq
@@ -72,13 +87,17 @@ class TranscriptCursor:
     async def flush(self) -> None:
         async with self._lock:
             while True:
-                rows = await run_in_threadpool(load_after, self.ctx, self.conversation_id,
-                                               self.sent_seq)
+                rows = await run_in_threadpool(
+                    load_after, self.ctx, self.conversation_id, self.sent_seq
+                )
                 for message in rows:
-                    await self._send({"type": "message",
-                                      "conversation_id": self.conversation_id,
-                                      "message": message_payload(message,
-                                                                 self._include_client_id)})
+                    await self._send(
+                        {
+                            "type": "message",
+                            "conversation_id": self.conversation_id,
+                            "message": message_payload(message, self._include_client_id),
+                        }
+                    )
                     self.sent_seq = message.seq
                 if len(rows) < 500:
                     return

@@ -71,8 +71,9 @@ class Typing(_Frame):
     conversation_id: str = Field(min_length=1, max_length=64)
 
 
-CustomerFrame = Annotated[Hello | ChatMessage | RequestHuman | End | Rate | Ping,
-                          Field(discriminator="type")]
+CustomerFrame = Annotated[
+    Hello | ChatMessage | RequestHuman | End | Rate | Ping, Field(discriminator="type")
+]
 ConsoleFrame = Annotated[Watch | Typing | Ping, Field(discriminator="type")]
 _customer = TypeAdapter(CustomerFrame)
 _console = TypeAdapter(ConsoleFrame)
@@ -106,8 +107,11 @@ def parse(raw: str | bytes | None, max_bytes: int, console: bool = False) -> Bas
     kind = data.get("type")
     known = CONSOLE_TYPES if console else CUSTOMER_TYPES
     if kind not in known:
-        raise FrameError("unknown_type", f"unknown frame type {str(kind)[:40]!r}; "
-                         f"expected one of {', '.join(sorted(known))}", client_id)
+        raise FrameError(
+            "unknown_type",
+            f"unknown frame type {str(kind)[:40]!r}; expected one of {', '.join(sorted(known))}",
+            client_id,
+        )
     try:
         return (_console if console else _customer).validate_python(data)
     except ValidationError as exc:
@@ -116,8 +120,7 @@ def parse(raw: str | bytes | None, max_bytes: int, console: bool = False) -> Bas
         raise FrameError("bad_frame", f"{kind}: {where}: {first['msg']}", client_id) from None
 
 
-def error(code: str, message: str, client_id: str | None = None,
-          **extra: Any) -> dict[str, Any]:
+def error(code: str, message: str, client_id: str | None = None, **extra: Any) -> dict[str, Any]:
     frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
     if client_id is not None:
         frame["id"] = client_id

@@ -34,7 +34,9 @@ SOCIAL_INTENTS = {"greeting", "thanks", "goodbye", "affirm", "deny"}
 WRITE_INTENTS = {"promise_to_pay", "due_date_change", "deferral", "fee_waiver"}
 SECOND_INTENT_MIN = 0.62
 TOP_INTENT_MIN = 0.5
-WRITE_INTENT_MIN = 0.58  # a write guessed from the embeddings alone needs more
+WRITE_INTENT_MIN = 0.58
+CUE_MARGIN = 0.1
+CLOSE_EXAMPLE = 0.75  # an example this close is a paraphrase: it stands against cues  # a write guessed from the embeddings alone needs more
 MIN_BIRTH_AGE_YEARS = 16
 
 _DNC = re.compile(
@@ -176,7 +178,7 @@ def understand(matcher: IntentMatcher, text: str, today: date) -> dict[str, Any]
         ranked = matcher.rank(norm)
         tasks = _pick_tasks(ranked, norm, identity)
         tasks = _structural(tasks, norm, today)
-        tasks = _resolve_conflicts(tasks, norm, today)
+        tasks = [t for t in _resolve_conflicts(tasks, norm, today) if not _weak_write(t)]
         for task in tasks:
             task["slots"] = task_slots(task["intent"], norm, today)
         # Reads before writes, so a reply states figures before proposing an action.
@@ -189,10 +191,9 @@ def understand(matcher: IntentMatcher, text: str, today: date) -> dict[str, Any]
 
 def _pick_tasks(ranked: list[IntentScore], text: str,
                 identity: dict[str, Any]) -> list[dict[str, Any]]:
+    ranked = _prefer_cues(ranked)
     top = ranked[0] if ranked else None
     if top is None or not (top.cue or top.score >= TOP_INTENT_MIN):
-        return []
-    if top.intent in WRITE_INTENTS and not top.cue and top.similarity < WRITE_INTENT_MIN:
         return []
     has_identity = bool(identity["dob"] or identity["zip"] or identity["phone"]
                         or identity["loan_number"])
@@ -234,8 +235,26 @@ def _identity_only(text: str) -> bool:
     return not re.search(r"[a-z]{3,}", rest, re.IGNORECASE)
 
 
+def _prefer_cues(ranked: list[IntentScore]) -> list[IntentScore]:
+    """A cue (a pattern written for the intent) beats a slightly closer example."""
+    if not ranked or ranked[0].cue or ranked[0].similarity >= CLOSE_EXAMPLE:
+        return ranked
+    cued = next((r for r in ranked[1:4] if r.cue and r.score >= ranked[0].score - CUE_MARGIN),
+                None)
+    if cued is None:
+        return ranked
+    return [cued, *[r for r in ranked if r is not cued]]
+
+
 def _task(score: IntentScore) -> dict[str, Any]:
-    return {"intent": score.intent, "score": round(score.score, 3), "cue": score.cue}
+    return {"intent": score.intent, "score": round(score.score, 3), "cue": score.cue,
+            "similarity": round(score.similarity, 3)}
+
+
+def _weak_write(task: dict[str, Any]) -> bool:
+    """A write guessed from the embeddings alone, without a close example."""
+    return task["intent"] in WRITE_INTENTS and not task.get("cue") and \
+        task.get("similarity", 1.0) < WRITE_INTENT_MIN
 
 
 _FAMILIES = [
