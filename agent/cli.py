@@ -178,6 +178,15 @@ def _add_knowledge_commands() -> None:
 _add_knowledge_commands()
 
 
+def _add_guardrails_commands() -> None:
+    from agent.guardrails.cli import guardrails_report
+
+    main.add_command(guardrails_report)
+
+
+_add_guardrails_commands()
+
+
 def _today() -> date:
     return date.today()
 

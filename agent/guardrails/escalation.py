@@ -88,6 +88,7 @@ class _Hit:
     source: str  # "lexicon" or "model"
     score: float
     detail: str
+    sentence_only: bool = False  # a model vote on one sentence of a long message
 
 
 @dataclass(frozen=True)
@@ -431,6 +432,7 @@ class EscalationClassifier:
                     "model",
                     float(row[best]),
                     f"{where}; nearest example {nearest.text!r} ({own.max():.2f})",
+                    sentence_only=not whole,
                 )
             )
         return hits
@@ -438,7 +440,14 @@ class EscalationClassifier:
     def _decide(self, hits: list[_Hit]) -> EscalationVerdict | None:
         if not hits:
             return None
-        reason = next(r for r in PRECEDENCE if any(h.reason == r for h in hits))
+        # Votes on single sentences of a long message are a fallback for letters whose
+        # whole-message embedding is diluted: they count only when nothing else fired,
+        # and then the most probable one wins (one weak sentence must not outrank).
+        primary = [h for h in hits if not h.sentence_only]
+        if primary:
+            reason = next(r for r in PRECEDENCE if any(h.reason == r for h in primary))
+        else:
+            reason = max(hits, key=lambda h: h.score).reason
         chosen = [h for h in hits if h.reason == reason]
         sources = {h.source for h in chosen}
         best = max(h.score for h in chosen)

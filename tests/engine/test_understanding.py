@@ -168,6 +168,23 @@ def test_two_intents_with_a_write_last(intent_matcher: IntentMatcher) -> None:
     assert intents == ["next_payment", "due_date_change"]
 
 
+@pytest.mark.parametrize(("text", "intents"), [
+    ("I want to pay my past due", ["payment_link"]),
+    ("can you take $50 from my account", ["payment_link"]),
+    ("I already scheduled a payment for friday", ["payment_history"]),
+    ("will you charge me a fee if I pay on the 20th?", ["policy_question"]),
+    ("I'll be a few days late", ["promise_to_pay"]),
+    ("I can't pay until the 30th", ["promise_to_pay"]),
+    ("I moved, can I update my address", ["account_admin"]),
+    ("what's your phone number", ["contact_info"]),
+    ("I'll call you back later", ["goodbye"]),
+    ("can I split my payment in two", []),  # no write from a weak guess
+])
+def test_structure_of_payment_talk(intent_matcher: IntentMatcher, text: str,
+                                   intents: list[str]) -> None:
+    assert intents_of(intent_matcher, text) == intents
+
+
 def test_loan_number_in_a_task(intent_matcher: IntentMatcher) -> None:
     slots = task(intent_matcher, "what's the payoff on loan L531?", "payoff")["slots"]
     assert slots["loan_id"] == "L531"
@@ -240,6 +257,8 @@ def test_identity_slots(text: str, expected: dict[str, Any]) -> None:
     ("don't contact me at all anymore, by any method", {"do_not_contact": True}),
     ("just leave me alone, no calls no texts no emails, nothing", {"do_not_contact": True}),
     ("you can text me again", {"sms": True}),
+    ("stop all the texts please", {"sms": False}),
+    ("stop all contact", {"do_not_contact": True}),
     ("I want to update my contact preferences", {}),
 ])
 def test_contact_changes(text: str, expected: dict[str, Any]) -> None:

@@ -61,18 +61,19 @@ def test_malformed_unknown_and_oversized_frames_are_refused_and_nothing_is_store
 
 
 def test_a_too_long_or_empty_message_is_refused_with_its_id(
-    client: TestClient, db_engine: Engine, web_settings: Settings
+    client: TestClient, db_engine: Engine
 ) -> None:
+    limit = client.app.state.web.service.settings.max_message_chars  # type: ignore[attr-defined]
     with client.websocket_connect("/ws/chat") as ws:
         chat = ChatSocket(ws)
         chat.hello()
-        too_long = chat.say("b" * (web_settings.max_message_chars + 1), "long-1")[-1]
+        too_long = chat.say("b" * (limit + 1), "long-1")[-1]
         assert (too_long["type"], too_long["code"], too_long["id"]) == (
             "error",
             "message_too_long",
             "long-1",
         )
-        assert str(web_settings.max_message_chars) in too_long["message"]
+        assert str(limit) in too_long["message"]
         empty = chat.say("   ", "empty-1")[-1]
         assert (empty["code"], empty["id"]) == ("empty_message", "empty-1")
     assert count(db_engine, Message) == 0
@@ -303,3 +304,44 @@ def test_a_broken_event_broker_is_reported_not_hung(
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
     assert closed.value.code == 1011
+
+
+def test_a_failing_turn_is_reported_and_the_socket_lives_on(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = client.app.state.web.service  # type: ignore[attr-defined]
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the model endpoint is down")
+
+    with client.websocket_connect("/ws/chat") as ws:
+        chat = ChatSocket(ws)
+        chat.hello()
+        monkeypatch.setattr(service, "customer_message", broken)
+        chat.send({"type": "message", "id": "boom", "text": "hi"})
+        failed = chat.until(lambda f: f["type"] == "error")
+        assert (failed[-1]["code"], failed[-1]["id"]) == ("internal_error", "boom")
+        assert "the model endpoint" not in failed[-1]["message"]  # no internals leak
+        monkeypatch.undo()
+        assert any(f["type"] == "ack" for f in chat.say("hello again", "ok"))
+
+
+def test_pings_are_answered_while_a_slow_turn_runs(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = client.app.state.web.service  # type: ignore[attr-defined]
+    real = service.customer_message
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(1.0)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "customer_message", slow)
+    with client.websocket_connect("/ws/chat") as ws:
+        chat = ChatSocket(ws)
+        chat.hello()
+        chat.send({"type": "message", "id": "slow", "text": "hello"})
+        chat.send({"type": "ping"})
+        frames = chat.until(lambda f: f["type"] == "ack")
+    kinds = [f["type"] for f in frames]
+    assert kinds.index("pong") < kinds.index("ack")

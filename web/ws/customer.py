@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 CLOSE_POLICY = 1008  # protocol misuse
 CLOSE_UNAUTHORIZED = 4401  # bad or expired sign-in token
 MAX_BAD_FRAMES = 20
+WORK_QUEUE = 32  # chat frames waiting for their turn on one socket
 CUSTOMER_ENDED = "ended_by_customer"
 
 
@@ -265,6 +266,21 @@ class CustomerSession:
     # --- frames from the customer -----------------------------------------------------------
 
     async def _receive_loop(self) -> None:
+        """Answer pings and bad frames at once; queue chat frames for one worker, in order.
+
+        So a slow turn (a remote model) never delays a ``pong`` and the client does not
+        mistake a busy server for a dead connection.
+        """
+        work: asyncio.Queue[BaseModel] = asyncio.Queue(maxsize=WORK_QUEUE)
+        worker = asyncio.create_task(self._work(work))
+        try:
+            await self._read_frames(work)
+        finally:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await worker
+
+    async def _read_frames(self, work: asyncio.Queue[BaseModel]) -> None:
         bad_frames = 0
         while True:
             raw = await self.conn.receive()
@@ -285,22 +301,26 @@ class CustomerSession:
                 continue
             client_id = getattr(frame, "id", None)
             retry_after = self.ctx.limiter.hit(self.conv_id)
-            if retry_after:
+            if retry_after or work.full():
                 await self.conn.send(
                     p.error(
                         "rate_limited",
                         "you're sending messages too quickly; wait a moment",
                         client_id,
-                        retry_after=round(retry_after, 1),
+                        retry_after=round(retry_after or 1.0, 1),
                     )
                 )
                 continue
+            work.put_nowait(frame)
+
+    async def _work(self, work: asyncio.Queue[BaseModel]) -> None:
+        while True:
+            frame = await work.get()
+            client_id = getattr(frame, "id", None)
             try:
                 await self._handle(frame)
             except ConversationError as exc:
                 await self.conn.send(p.error(exc.code, str(exc), client_id))
-            except Disconnected:
-                raise
             except Exception:  # a core failure must not take the socket (or server) down
                 log.exception("chat frame failed (conversation %s)", self.conv_id)
                 await self.conn.send(

@@ -85,7 +85,9 @@ class OfflineBrain(TaskHandlers):
     def _next(self, turn: Turn) -> Step:
         tasks: Tasks = list(turn.plan["tasks"])
         escalation = next((t for t in tasks if t["intent"] == "escalate"), None)
-        if escalation is not None:
+        if escalation is not None and self._corrects_pending(turn, escalation):
+            tasks = [t for t in tasks if t is not escalation]  # "no that's wrong, Friday"
+        elif escalation is not None:
             return self._do_escalate(turn, 0, escalation)
         identity = self._identity(turn)
         prefix: list[str] = []
@@ -249,6 +251,18 @@ class OfflineBrain(TaskHandlers):
             if dialogue.answers_pending(pending["intent"], asked, tasks, values, turn.text):
                 return [dialogue.merge(pending, values)]
         return tasks
+
+    def _corrects_pending(self, turn: Turn, escalation: dict[str, Any]) -> bool:
+        """"That's not right, make it $90": a correction of what we just proposed or
+        asked, not a dispute of the debt."""
+        state = turn.state
+        awaiting = state.get("awaiting") or ""
+        pending = state.get("task")
+        if escalation["slots"].get("reason") != "dispute" or not pending or \
+                not (awaiting == "confirmation" or awaiting.startswith("slot:")):
+            return False
+        return bool(dialogue.fresh_values(pending["intent"], turn.text, turn.today,
+                                          turn.loan_number))
 
     def _answer_offer(self, turn: Turn, awaiting: str, tasks: Tasks) -> Step | None:
         intents = turn.intents

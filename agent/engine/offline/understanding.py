@@ -34,16 +34,17 @@ SOCIAL_INTENTS = {"greeting", "thanks", "goodbye", "affirm", "deny"}
 WRITE_INTENTS = {"promise_to_pay", "due_date_change", "deferral", "fee_waiver"}
 SECOND_INTENT_MIN = 0.62
 TOP_INTENT_MIN = 0.5
-WRITE_INTENT_MIN = 0.58
-CUE_MARGIN = 0.1
-CLOSE_EXAMPLE = 0.75  # an example this close is a paraphrase: it stands against cues  # a write guessed from the embeddings alone needs more
+WRITE_INTENT_MIN = 0.58  # a write guessed from the embeddings alone needs more
+CUE_MARGIN = 0.1  # a cue beats an example this much closer
+CLOSE_EXAMPLE = 0.75  # an example this close is a paraphrase: it stands against cues
 MIN_BIRTH_AGE_YEARS = 16
 
 _DNC = re.compile(
     r"\b(stop (all )?(contact(ing)?|communications?)|do not contact|don.?t contact|"
     r"cease (all )?(contact|communications?)|leave me alone|never contact|no contact at all|"
     r"stop (calling|contacting),? (texting|emailing)? ?(and|or)? ?(texting|emailing|calling)? me "
-    r"(at all|entirely|completely)|stop all|by any (method|means|channel)|"
+    r"(at all|entirely|completely)|stop all(?!\s+(the\s+)?(texts?|calls?|e-?mails?|messages?))|"
+    r"by any (method|means|channel)|"
     r"(any|all) (form|forms|kind|way)s? of (contact|communication)|"
     r"no calls,? no texts|nothing at all)\b", re.IGNORECASE)
 _NEGATIVE = re.compile(r"\b(stop|no|no more|don.?t|didn.?t|do not|opt ?out|unsubscribe|quit|"
@@ -62,8 +63,12 @@ _NOW_WORDS = re.compile(r"\b(now|right now|today|immediately|online|this minute)
                         re.IGNORECASE)
 _REQUEST = re.compile(r"\b(can i (get|have|do)|i want|i'?d like|i need|please|set (it|one|that) up|"
                       r"sign me up)\b", re.IGNORECASE)
+_PAST_PAYMENT = re.compile(
+    r"\b((already|just) (scheduled|set up|made|sent|paid|submitted)|i (scheduled|set up|made|"
+    r"sent|submitted) (a|the|my) payment)\b", re.IGNORECASE)
 _HYPOTHETICAL = re.compile(
-    r"\b(what if|if i (wanted|were|was)|how much would|would it (be|cost))\b", re.IGNORECASE)
+    r"\b(what if|if i (wanted|were|was|pay|paid)|how much would|would it (be|cost))\b",
+    re.IGNORECASE)
 _DUE_DATE_WORDS = re.compile(r"\b(due ?date|due day|payment date|(?<!past )due on the|be due|"
                              r"date (i|we) pay each month)\b", re.IGNORECASE)
 
@@ -276,7 +281,13 @@ def _without(tasks: list[dict[str, Any]], *names: str) -> list[dict[str, Any]]:
 
 
 def _structural(tasks: list[dict[str, Any]], text: str, today: date) -> list[dict[str, Any]]:
-    """Paying on a future date is a promise; paying now is a link."""
+    """Paying on a future date is a promise; paying now is a link; a payment already made
+    or scheduled elsewhere is neither."""
+    if _PAST_PAYMENT.search(text):
+        kept = [t for t in tasks if t["intent"] not in {"promise_to_pay", "payment_link",
+                                                        "due_date_change"} or t.get("cue")]
+        return kept if kept != [] else [{"intent": "payment_history", "score": 1.0,
+                                         "cue": True}]
     tasks = _pay_now(tasks, text, today)
     intents = _intents(tasks)
     if intents & {"due_date_change", "deferral", "fee_waiver", "contact_preferences",
@@ -309,8 +320,11 @@ def _pay_now(tasks: list[dict[str, Any]], text: str, today: date) -> list[dict[s
         return tasks
     if _HYPOTHETICAL.search(text) or re.search(r"\bhow (do|can|should) i\b", text, re.I):
         return tasks
-    wants_now = re.search(r"\b(want|like|need|ready|going|trying|can i|could i|let me)\b.{0,30}"
-                          r"\bpay\b", text, re.IGNORECASE) and _NOW_WORDS.search(text)
+    wants_to_pay = re.search(r"\b(want|like|need|ready|going|trying|can i|could i|let me)\b.{0,30}"
+                             r"\bpay\b(?! ?off)", text, re.IGNORECASE)
+    named = slots.extract_amounts(text) or \
+        slots.extract_amount_keyword(text) in {"past_due", "next_due"}
+    wants_now = wants_to_pay and (_NOW_WORDS.search(text) or named)
     explicit = "how_to_pay" in intents and slots.extract_amounts(text)
     when = slots.extract_date(text, today)
     if not (wants_now or explicit) or (when is not None and when.value > today):
@@ -349,7 +363,9 @@ def _resolve_conflicts(tasks: list[dict[str, Any]], text: str,
         drop = "payment_link" if when and when.value > today else "promise_to_pay"
         tasks = _without(tasks, drop)
     # "how does a deferral work?" asks about the rule, it does not ask for one.
-    if tasks and tasks[0]["intent"] == "policy_question" and not _REQUEST.search(text):
+    asks_rule = any(t["intent"] == "policy_question" and t.get("cue") for t in tasks) or \
+        (tasks and tasks[0]["intent"] == "policy_question")
+    if asks_rule and not _REQUEST.search(text):
         tasks = [t for t in tasks if t["intent"] not in WRITE_INTENTS]
     intents = _intents(tasks)
     # "my payday moved to the 15th, can you move my due date": a due-date change.
