@@ -210,7 +210,7 @@ class ConversationService:
             ctx.escalation = EscalationRequest(
                 reason=str(verdict.escalation.reason),
                 priority=str(verdict.escalation.priority),
-                summary=f"Customer message suggests {verdict.escalation.reason}.",
+                summary=_classifier_summary(verdict.escalation),
                 evidence=list(verdict.escalation.evidence), source="classifier")
             self._audit(session, conv.id, "guardrail", "guardrail",
                         {"stage": "input", "verdict": "escalate",
@@ -670,6 +670,22 @@ class ConversationService:
                  "reason": conv.escalation_reason, "priority": conv.priority}
         self.broker.publish(f"conversation:{conv.id}", event)
         self.broker.publish("queue", event)
+
+
+_REASON_SUMMARIES = {
+    "hardship": "The customer describes financial hardship.",
+    "dispute": "The customer disputes an amount, fee or payment.",
+    "fraud": "The customer reports possible fraud or identity theft.",
+    "legal": "The customer raises a legal matter (attorney, bankruptcy, court or regulator).",
+    "vulnerability": "The customer may be vulnerable; handle with care.",
+    "complaint": "The customer wants to complain.",
+    "human_request": "The customer asked to talk to a person.",
+}
+
+
+def _classifier_summary(verdict: Any) -> str:
+    reason = str(getattr(verdict.reason, "value", verdict.reason))
+    return _REASON_SUMMARIES.get(reason, f"Escalated: {reason}.")
 
 
 def parts_mention_handoff(parts: list[str], ctx: ConversationContext) -> bool:

@@ -10,6 +10,7 @@ import secrets
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from agent.ledger.models import (
@@ -261,9 +262,18 @@ def update_contact_preferences(
 
 
 def apply_payment(session: Session, link: PaymentLink, today: date, now: datetime) -> Payment:
-    """Record a payment made through a link: oldest fees first, then installments in order."""
-    if link.used_at is not None:
+    """Record a payment made through a link: oldest fees first, then installments in order.
+
+    The link is marked used by a conditional UPDATE first, so two concurrent payments of
+    one link cannot both be applied.
+    """
+    claimed = session.exec(
+        update(PaymentLink).where(col(PaymentLink.id) == link.id,
+                                  col(PaymentLink.used_at).is_(None)).values(used_at=now)
+    )
+    if claimed.rowcount != 1:
         raise ValueError("this payment link was already used")
+    session.refresh(link)
     remaining = link.amount
     for fee in fees_of(session, link.loan_id):
         if remaining <= 0:
@@ -289,8 +299,6 @@ def apply_payment(session: Session, link: PaymentLink, today: date, now: datetim
         )
         loan.principal_balance = max(loan.principal_balance - applied, Decimal("0.00"))
         session.add(loan)
-    link.used_at = now
-    session.add(link)
     payment = Payment(loan_id=link.loan_id, amount=link.amount, received_on=today,
                       payment_link_id=link.id)
     session.add(payment)

@@ -113,6 +113,9 @@ def test_explicit_year_is_reported() -> None:
     "04121988",
     "19880412",
     "my birthday is april 12th 88",
+    "April 12th '88",
+    "april twelfth 1988",
+    "the twelfth of april, 1988",
 ])
 def test_birth_dates(text: str) -> None:
     assert slots.extract_birth_date(text) == date(1988, 4, 12)

@@ -105,3 +105,24 @@ def test_seeding_twice_writes_once(sqlite_engine) -> None:  # noqa: ANN001
         session.commit()
         assert len(session.exec(select(Customer)).all()) == 1
         assert len(session.exec(select(Installment)).all()) == 2
+
+
+def test_a_payment_link_pays_once(db_engine) -> None:  # noqa: ANN001
+    from datetime import UTC, datetime
+
+    from agent.ledger.models import PaymentLink
+    from agent.ledger.repository import apply_payment, create_payment_link
+
+    now = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    with Session(db_engine) as session:
+        write_ledger(session, parse_ledger(GOOD, "inline"))
+        link = create_payment_link(session, "L1", Decimal("30.00"), now, 24, "http://x/pay", None)
+        session.commit()
+        apply_payment(session, link, now.date(), now)
+        session.commit()
+        fee = session.exec(select(Fee)).one()
+        assert fee.paid_on == now.date()
+        first = session.exec(select(Installment).order_by(Installment.due)).first()
+        assert first.paid == Decimal("15.10")  # 0.10 already paid, then 30.00 - 15.00 fee
+        with pytest.raises(ValueError, match="already used"):
+            apply_payment(session, session.get(PaymentLink, link.id), now.date(), now)

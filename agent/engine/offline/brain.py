@@ -61,6 +61,8 @@ class OfflineBrain(TaskHandlers):
         text = str(messages[last_human].content)
         state: dict[str, Any] = {}
         for m in reversed(messages[:last_human]):
+            if isinstance(m, AIMessage) and m.name == "human_agent":
+                break  # a person had the chat since: what we asked before is stale
             if isinstance(m, AIMessage) and STATE_KEY in m.additional_kwargs:
                 state = m.additional_kwargs[STATE_KEY]
                 break

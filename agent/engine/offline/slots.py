@@ -206,9 +206,16 @@ def extract_date(text: str, today: date) -> FoundDate | None:
     return None
 
 
+def _ordinal_words_to_digits(t: str) -> str:
+    """"april twelfth 1988" → "april 12 1988" (longest words first)."""
+    for word, n in sorted(ORDINAL_WORDS.items(), key=lambda kv: -len(kv[0])):
+        t = re.sub(rf"\b{word}\b", str(n), t)
+    return t
+
+
 def extract_birth_date(text: str) -> date | None:
     """A date of birth in any common form (it always carries a year)."""
-    t = text.lower()
+    t = re.sub(r"[‘’']\s?(\d{2})\b", r" \1", _ordinal_words_to_digits(text.lower()))
     if m := re.search(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b", t):
         return _safe_date(int(m[1]), int(m[2]), int(m[3]))
     if m := re.search(r"\b(\d{1,2})[-/.](\d{1,2})[-/.](\d{2,4})\b", t):
