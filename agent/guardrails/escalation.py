@@ -401,30 +401,36 @@ class EscalationClassifier:
     # -- internals --
 
     def _model_hits(self, text: str, *, have_lexicon: bool) -> list[_Hit]:
+        """The model's vote on the whole message; for a long message in which nothing
+        else fired, also its votes on single sentences (a second, batched call)."""
         if self._embedder is None:
             return []
-        units = [text.strip()]
-        sentences = split_sentences(text) if len(text) > self._long else []
-        if len(sentences) > 1:
-            units.extend(sentences)
-        probabilities, similarities = self.model_view(self._embedder.embed(units))
+        whole = self._votes([text.strip()], have_lexicon=have_lexicon, sentences=False)
+        if whole or have_lexicon or len(text) <= self._long:
+            return whole
+        sentences = split_sentences(text)
+        if len(sentences) < 2:
+            return []
+        return self._votes(sentences, have_lexicon=False, sentences=True)
+
+    def _votes(self, units: list[str], *, have_lexicon: bool, sentences: bool) -> list[_Hit]:
+        probabilities, similarities = self.model_view(self._embedder.embed(units))  # type: ignore[union-attr]
         none_mask = self._targets == self.classes.index(NONE_LABEL)
         t = self.thresholds
+        floor = t.sentence_min_probability if sentences else t.min_probability
+        if have_lexicon:
+            floor = max(floor, t.corroborate)
         hits: list[_Hit] = []
-        for position, (row, sims) in enumerate(zip(probabilities, similarities, strict=True)):
+        for unit, row, sims in zip(units, probabilities, similarities, strict=True):
             best = int(row.argmax())
             label = self.classes[best]
-            if label == NONE_LABEL:
-                continue
-            whole = position == 0
-            floor = t.min_probability if whole else t.sentence_min_probability
-            if row[best] < floor or (have_lexicon and row[best] < t.corroborate):
+            if label == NONE_LABEL or row[best] < floor:
                 continue
             if sims[none_mask].max() >= t.routine_similarity:
                 continue
             own = np.where(self._targets == best, sims, -2.0)
             nearest = self.exemplars[int(own.argmax())]
-            where = "message" if whole else f"sentence {units[position][:60]!r}"
+            where = f"sentence {unit[:60]!r}" if sentences else "message"
             hits.append(
                 _Hit(
                     EscalationReason(label),
@@ -432,7 +438,7 @@ class EscalationClassifier:
                     "model",
                     float(row[best]),
                     f"{where}; nearest example {nearest.text!r} ({own.max():.2f})",
-                    sentence_only=not whole,
+                    sentence_only=sentences,
                 )
             )
         return hits
