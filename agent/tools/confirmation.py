@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 
 _YES = re.compile(
-    r"\b(yes|yeah|yea|yep|yup|ya|sure|ok|okay|k|alright|all right|please do|go ahead|do it|"
+    r"^\s*y\s*[.!]*\s*$|"
+    r"\b(ye+s+|yeah+|yea|yep+|yup+|ya|yah|sure|ok+|okay+|okey|k|kk|alright|all right|please do|"
+    r"go ahead|do it|bet|deal|do that|that works|sounds great|sure thing|yes please|yessir|"
+    r"ofc|of course|agreed|i agree|i confirm|"
     r"set (it|that|this) up|sounds good|confirm(ed)?|correct|that'?s right|right|absolutely|"
     r"definitely|perfect|great|please|si|sí|affirmative|proceed|let'?s do it|works for me)\b"
     r"|👍|✅",
