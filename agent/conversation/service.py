@@ -182,7 +182,9 @@ class ConversationService:
 
     def _customer_turn(self, session: Session, conv: Conversation, raw_text: str,
                        client_message_id: str | None) -> TurnOutcome:
-        verdict = self.guards.check(raw_text)
+        own_loans = ([loan.id for loan in repo.customer_loans(session, conv.customer_id)]
+                     if conv.verified and conv.customer_id else None)
+        verdict = self.guards.check(raw_text, known_loans=own_loans)
         customer_msg = self._store(session, conv, "customer", verdict.text,
                                    client_message_id=client_message_id)
         self._audit(session, conv.id, "customer_message", "customer",

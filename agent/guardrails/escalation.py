@@ -101,13 +101,16 @@ class Thresholds:
     a letter has many sentences, each a chance of a false match);
     ``corroborate``: a model vote is added to lexicon hits only at or above this;
     ``routine_similarity``: a message this close to a non-escalating exemplar is not
-    escalated by the model (the lexicon still applies).
+    escalated by the model (the lexicon still applies);
+    ``min_nearest_similarity``: a model vote needs at least one example of its reason this
+    close (a linear probe extrapolates confidently far from its training examples).
     """
 
     min_probability: float = 0.6
     sentence_min_probability: float = 0.7
     corroborate: float = 0.85
     routine_similarity: float = 0.9
+    min_nearest_similarity: float = 0.45
 
 
 @dataclass(frozen=True)
@@ -429,6 +432,8 @@ class EscalationClassifier:
             if sims[none_mask].max() >= t.routine_similarity:
                 continue
             own = np.where(self._targets == best, sims, -2.0)
+            if own.max() < t.min_nearest_similarity:
+                continue  # far from every example of that reason: the probe is guessing
             nearest = self.exemplars[int(own.argmax())]
             where = f"sentence {unit[:60]!r}" if sentences else "message"
             hits.append(

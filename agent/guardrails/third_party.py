@@ -191,6 +191,20 @@ _PATTERNS: list[re.Pattern[str]] = [
         r"(?:employer|boss|hr|human\s+resources|workplace|company)\b",
         re.I,
     ),
+    # "this is HR at Acme", "I'm from payroll at Acme Corp" (speaking for an employer)
+    re.compile(
+        r"\b(?:this\s+is|i'?m|i\s+am|calling\s+from|writing\s+from)\s+(?:from\s+)?(?:the\s+)?"
+        r"(?:hr|human\s+resources|payroll)\s+(?:department\s+)?(?:at|from|of|for)\b",
+        re.I,
+    ),
+    # "our employee Maria Lopez", "one of our employees"
+    re.compile(r"\b(?:our|an?)\s+employees?\s+(?:named\s+)?" + _NAME, re.I),
+    # "my roommate Maria asked me to set up a promise", "my friend Ana wants me to pay"
+    re.compile(
+        r"\b(?:my|our)\s+" + _REL + r"\s+(?:" + _NAME + r"\s+)?(?:asked|wants|needs|told)\s+"
+        r"me\s+to\s+(?:\w+\s+){0,3}?(?:set\s+up|make|check|pay|arrange|change|ask|find)\b",
+        re.I,
+    ),
     # "the account holder is my mother", "the borrower is my son"
     re.compile(
         r"\b(?:the\s+)?(?:account\s+holder|borrower|loan\s+holder)\s+is\s+my\s+" + _REL + r"\b",
