@@ -17,12 +17,13 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def _settings():  # noqa: ANN202
+def _settings():
     from agent.settings import get_settings
 
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     return settings
 
 
@@ -42,18 +43,28 @@ def migrate() -> None:
 
 
 @main.command()
-@click.option("--file", "ledger_file", type=click.Path(path_type=Path), default=None,
-              help="A YAML file with a `ledger:` block (scenario format) instead of the demo book.")
-@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="Date the demo book is built around (default: today).")
-def seed(ledger_file: Path | None, today) -> None:  # noqa: ANN001
+@click.option(
+    "--file",
+    "ledger_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A YAML file with a `ledger:` block (scenario format) instead of the demo book.",
+)
+@click.option(
+    "--today",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Date the demo book is built around (default: today).",
+)
+def seed(ledger_file: Path | None, today) -> None:
     """Load the demo book (or a ledger file) and create the staff users. Idempotent."""
     from agent.seeding import SeedError, seed_database
 
     settings = _settings()
     try:
-        report = seed_database(settings, ledger_file=ledger_file,
-                               today=today.date() if today else None)
+        report = seed_database(
+            settings, ledger_file=ledger_file, today=today.date() if today else None
+        )
     except SeedError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(report)
@@ -77,16 +88,26 @@ def serve(host: str | None, port: int | None) -> None:
     click.echo(f"\n  Demo lender site with the chat widget:  http://{host}:{port}/")
     click.echo(f"  Agent console (staff login):            http://{host}:{port}/console")
     click.echo(f"  Supervisor view:                        http://{host}:{port}/supervisor\n")
-    uvicorn.run("web.app:create_app", factory=True, host=host, port=port,
-                log_level=settings.log_level.lower())
+    uvicorn.run(
+        "web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_level=settings.log_level.lower(),
+    )
 
 
 @main.command()
 @click.option("--customer", "customer_id", default=None, help="Customer id (e.g. C100).")
-@click.option("--verified/--unverified", default=False,
-              help="Start as an authenticated (verified) session.")
-@click.option("--now", "now_text", default=None,
-              help="The conversation's clock, customer local time (e.g. 2026-03-10T14:00:00).")
+@click.option(
+    "--verified/--unverified", default=False, help="Start as an authenticated (verified) session."
+)
+@click.option(
+    "--now",
+    "now_text",
+    default=None,
+    help="The conversation's clock, customer local time (e.g. 2026-03-10T14:00:00).",
+)
 def chat(customer_id: str | None, verified: bool, now_text: str | None) -> None:
     """Chat in the terminal against the demo book."""
     from agent.terminal_chat import run_chat
@@ -96,12 +117,18 @@ def chat(customer_id: str | None, verified: bool, now_text: str | None) -> None:
 
 @main.command(name="eval")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@click.option("--json", "json_file", type=click.Path(path_type=Path), default=None,
-              help="Also write the results as JSON.")
+@click.option(
+    "--json",
+    "json_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write the results as JSON.",
+)
 @click.option("--strict", is_flag=True, help="Exit non-zero when any scenario fails.")
 @click.option("--quiet", is_flag=True, help="Print only failures and the summary.")
-def eval_command(paths: tuple[Path, ...], json_file: Path | None, strict: bool,
-                 quiet: bool) -> None:
+def eval_command(
+    paths: tuple[Path, ...], json_file: Path | None, strict: bool, quiet: bool
+) -> None:
     """Run scenario files (SCENARIOS.md) and report what passed."""
     from agent.evaluation.runner import EvaluationError, run_paths
 

@@ -49,8 +49,13 @@ def build_retriever(settings: Settings, embedder: Embedder, ingest_if_needed: bo
     return PolicyRetriever.from_settings(settings, embedder=embedder)
 
 
-def build_engines(settings: Settings, *, checkpointer: Any | None = None,
-                  llm: Any | None = None, ingest_if_needed: bool = True) -> Engines:
+def build_engines(
+    settings: Settings,
+    *,
+    checkpointer: Any | None = None,
+    llm: Any | None = None,
+    ingest_if_needed: bool = True,
+) -> Engines:
     policy = load_policy(settings.policy_file)
     embedder = embedder_from_settings(settings)
     if llm is None and settings.llm_provider == "openai":
@@ -65,8 +70,13 @@ def build_engines(settings: Settings, *, checkpointer: Any | None = None,
     return Engines(settings, policy, embedder, agent, guards, agent.templates, retriever)
 
 
-def build_service(engines: Engines, db: Engine, *, clock: Callable[[], datetime] | None = None,
-                  broker: Broker | None = None) -> ConversationService:
+def build_service(
+    engines: Engines,
+    db: Engine,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    broker: Broker | None = None,
+) -> ConversationService:
     return ConversationService(
         sessions=session_factory(db),
         settings=engines.settings,

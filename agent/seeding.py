@@ -21,8 +21,9 @@ class SeedError(ValueError):
     pass
 
 
-def seed_database(settings: Settings, *, ledger_file: Path | None = None,
-                  today: date | None = None) -> str:
+def seed_database(
+    settings: Settings, *, ledger_file: Path | None = None, today: date | None = None
+) -> str:
     """Validate everything first, then write in one transaction (nothing on error)."""
     policy = load_policy(settings.policy_file)
     try:
@@ -39,8 +40,10 @@ def seed_database(settings: Settings, *, ledger_file: Path | None = None,
         customers = write_ledger(session, ledger, skip_existing=True)
         staff_lines = _staff(session, settings)
         session.commit()
-    lines.append(f"ledger: {customers} new customer(s) of {len(ledger.customers)} "
-                 f"({'demo book' if ledger_file is None else ledger_file})")
+    lines.append(
+        f"ledger: {customers} new customer(s) of {len(ledger.customers)} "
+        f"({'demo book' if ledger_file is None else ledger_file})"
+    )
     lines.extend(staff_lines)
     return "\n".join(lines)
 
@@ -59,8 +62,10 @@ def _staff(session: Session, settings: Settings) -> list[str]:
             with credentials.open("a") as handle:
                 handle.write(f"{username} {generated}\n")
             credentials.chmod(0o600)
-            lines.append(f"staff user '{username}' ({role}) created with password: {generated}"
-                         f"  (shown once; also in {credentials})")
+            lines.append(
+                f"staff user '{username}' ({role}) created with password: {generated}"
+                f"  (shown once; also in {credentials})"
+            )
         else:
             lines.append(f"staff user '{username}' ({role}) ready")
     return lines

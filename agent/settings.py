@@ -83,7 +83,8 @@ class Settings(BaseSettings):
             self.chroma_path = self.data_dir / "chroma"
         if self.llm_provider == "openai" and not self.llm_base_url and not self.llm_api_key:
             raise ValueError(
-                "LOAN_AGENT_LLM_PROVIDER=openai needs LOAN_AGENT_LLM_BASE_URL or LOAN_AGENT_LLM_API_KEY"
+                "LOAN_AGENT_LLM_PROVIDER=openai needs LOAN_AGENT_LLM_BASE_URL "
+                "or LOAN_AGENT_LLM_API_KEY"
             )
         return self
 

@@ -17,8 +17,9 @@ from agent.settings import Settings
 ROLE_LABEL = {"assistant": "Assistant (automated)", "system": "System", "agent": "Agent"}
 
 
-def run_chat(settings: Settings, customer_id: str | None, verified: bool,
-             now_text: str | None) -> None:
+def run_chat(
+    settings: Settings, customer_id: str | None, verified: bool, now_text: str | None
+) -> None:
     for note in prepare_for_serving(settings):
         click.echo(note)
     db = database_engine(settings)
@@ -45,8 +46,9 @@ def run_chat(settings: Settings, customer_id: str | None, verified: bool,
     except ConversationError as exc:
         raise click.ClickException(str(exc)) from exc
     who = f"customer {customer_id}" if customer_id else "an anonymous customer"
-    click.echo(f"Chatting as {who} ({'verified' if verified else 'not verified'}). "
-               "Type 'quit' to leave.\n")
+    click.echo(
+        f"Chatting as {who} ({'verified' if verified else 'not verified'}). Type 'quit' to leave.\n"
+    )
     while True:
         try:
             text = click.prompt("You", prompt_suffix="> ")
@@ -62,5 +64,7 @@ def run_chat(settings: Settings, customer_id: str | None, verified: bool,
         for reply in outcome.replies:
             click.echo(f"{ROLE_LABEL.get(reply.role, reply.role)}: {reply.content}\n")
         if outcome.state != "ai":
-            click.echo(f"(conversation is now '{outcome.state}': a person will continue "
-                       "in the agent console)")
+            click.echo(
+                f"(conversation is now '{outcome.state}': a person will continue "
+                "in the agent console)"
+            )

@@ -16,14 +16,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from agent.db.engine import create_db_engine, create_schema  # noqa: E402
-from agent.policy.config import PolicyConfig, load_policy  # noqa: E402
-from agent.settings import DEFAULT_POLICY_FILE, Settings  # noqa: E402
+from agent.db.engine import create_db_engine, create_schema
+from agent.policy.config import PolicyConfig, load_policy
+from agent.settings import DEFAULT_POLICY_FILE, Settings
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PUBLIC_SCENARIOS = SHARED / "scenarios"
-POSTGRES_URL = os.environ.get("LOAN_AGENT_TEST_POSTGRES_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "LOAN_AGENT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 REDIS_URL = os.environ.get("LOAN_AGENT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 REQUIRE_SERVICES = os.environ.get("LOAN_AGENT_REQUIRE_SERVICES") == "1"
 
@@ -55,7 +56,7 @@ def postgres_available() -> str:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+    except Exception as exc:
         _unavailable("PostgreSQL", f"{POSTGRES_URL}: {type(exc).__name__}")
     return POSTGRES_URL
 
@@ -69,8 +70,7 @@ def postgres_engine(postgres_available: str) -> Iterator[Engine]:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     from sqlmodel import create_engine
 
-    engine = create_engine(postgres_available,
-                           connect_args={"options": f"-csearch_path={schema}"})
+    engine = create_engine(postgres_available, connect_args={"options": f"-csearch_path={schema}"})
     create_schema(engine)
     yield engine
     engine.dispose()
@@ -94,7 +94,7 @@ def redis_available() -> str:
         client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
         client.ping()
         client.close()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         _unavailable("Redis", f"{REDIS_URL}: {type(exc).__name__}")
     return REDIS_URL
 
@@ -106,7 +106,7 @@ def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def engines(test_settings: Settings):  # noqa: ANN201
+def engines(test_settings: Settings):
     """The embedder, offline engine, guardrails and retriever: built once (about 15 s)."""
     from agent.runtime import build_engines
 

@@ -40,8 +40,14 @@ def canonical(value: Any) -> Any:
     return json.loads(json.dumps(value, default=_default, sort_keys=True))
 
 
-def event_hash(prev_hash: str, conversation_id: str | None, kind: str, actor: str,
-               payload: dict, created_at: datetime) -> str:
+def event_hash(
+    prev_hash: str,
+    conversation_id: str | None,
+    kind: str,
+    actor: str,
+    payload: dict,
+    created_at: datetime,
+) -> str:
     body = json.dumps(
         {
             "prev": prev_hash,
@@ -58,7 +64,10 @@ def event_hash(prev_hash: str, conversation_id: str | None, kind: str, actor: st
 
 
 def append_event(
-    session: Session, kind: str, actor: str, payload: dict | None = None,
+    session: Session,
+    kind: str,
+    actor: str,
+    payload: dict | None = None,
     conversation_id: str | None = None,
 ) -> AuditEvent:
     """Append one event in the caller's transaction (committed with it)."""
@@ -75,7 +84,8 @@ def append_events(
         if session.get_bind().dialect.name == "postgresql":
             session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_PG_LOCK_KEY))
         last = session.exec(
-            select(AuditEvent.hash, AuditEvent.created_at).order_by(col(AuditEvent.id).desc())
+            select(AuditEvent.hash, AuditEvent.created_at)
+            .order_by(col(AuditEvent.id).desc())
             .limit(1)
         ).first()
         prev, last_time = (last[0], last[1]) if last else (GENESIS, None)
@@ -86,8 +96,15 @@ def append_events(
             if last_time is not None and created < last_time:
                 created = last_time  # keep the log's time order even if clocks step back
             digest = event_hash(prev, conversation_id, kind, actor, data, created)
-            event = AuditEvent(conversation_id=conversation_id, kind=kind, actor=actor,
-                               payload=data, created_at=created, prev_hash=prev, hash=digest)
+            event = AuditEvent(
+                conversation_id=conversation_id,
+                kind=kind,
+                actor=actor,
+                payload=data,
+                created_at=created,
+                prev_hash=prev,
+                hash=digest,
+            )
             session.add(event)
             written.append(event)
             prev, last_time = digest, created
@@ -114,9 +131,12 @@ def verify_chain(session: Session, conversation_id: str | None = None) -> ChainR
     checked = 0
     for event in session.exec(select(AuditEvent).order_by(col(AuditEvent.id))):
         if event.prev_hash != prev:
-            return ChainReport(False, checked, event.id, "prev_hash does not match the previous event")
-        expected = event_hash(prev, event.conversation_id, event.kind, event.actor,
-                              event.payload, event.created_at)
+            return ChainReport(
+                False, checked, event.id, "prev_hash does not match the previous event"
+            )
+        expected = event_hash(
+            prev, event.conversation_id, event.kind, event.actor, event.payload, event.created_at
+        )
         if expected != event.hash:
             return ChainReport(False, checked, event.id, "content does not match its hash")
         prev = event.hash

@@ -63,9 +63,14 @@ class OutgoingMessage:
     ai_drafted: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "role": self.role, "author": self.author,
-                "content": self.content, "created_at": self.created_at.isoformat(),
-                "ai_drafted": self.ai_drafted}
+        return {
+            "seq": self.seq,
+            "role": self.role,
+            "author": self.author,
+            "content": self.content,
+            "created_at": self.created_at.isoformat(),
+            "ai_drafted": self.ai_drafted,
+        }
 
 
 @dataclass
@@ -85,8 +90,14 @@ class TurnOutcome:
 
 
 def _outgoing(message: Message) -> OutgoingMessage:
-    return OutgoingMessage(message.seq, message.role, message.author, message.content,
-                           message.created_at, message.ai_drafted)
+    return OutgoingMessage(
+        message.seq,
+        message.role,
+        message.author,
+        message.content,
+        message.created_at,
+        message.ai_drafted,
+    )
 
 
 class ConversationService:
@@ -116,8 +127,9 @@ class ConversationService:
 
     # --- starting and reading ----------------------------------------------------------
 
-    def start(self, *, channel: str = "widget", customer_id: str | None = None,
-              verified: bool = False) -> Conversation:
+    def start(
+        self, *, channel: str = "widget", customer_id: str | None = None, verified: bool = False
+    ) -> Conversation:
         with self.sessions() as session:
             timezone = "America/New_York"
             if customer_id is not None:
@@ -126,16 +138,27 @@ class ConversationService:
                     raise ConversationError("unknown_customer", "unknown customer for session")
                 timezone = customer.timezone
             now = self.clock()
-            conv = Conversation(id=uuid.uuid4().hex, channel=channel, customer_id=customer_id,
-                                verified=verified and customer_id is not None, timezone=timezone,
-                                created_at=now, updated_at=now)
+            conv = Conversation(
+                id=uuid.uuid4().hex,
+                channel=channel,
+                customer_id=customer_id,
+                verified=verified and customer_id is not None,
+                timezone=timezone,
+                created_at=now,
+                updated_at=now,
+            )
             session.add(conv)
             session.flush()
-            self._event(session, conv, "started", data={"channel": channel,
-                                                         "verified": conv.verified})
-            self._audit(session, conv.id, "conversation_started", "system",
-                        {"channel": channel, "customer_id": customer_id,
-                         "verified": conv.verified})
+            self._event(
+                session, conv, "started", data={"channel": channel, "verified": conv.verified}
+            )
+            self._audit(
+                session,
+                conv.id,
+                "conversation_started",
+                "system",
+                {"channel": channel, "customer_id": customer_id, "verified": conv.verified},
+            )
             self._commit(session)
             return conv
 
@@ -157,8 +180,9 @@ class ConversationService:
 
     # --- the customer's turn -------------------------------------------------------------
 
-    def customer_message(self, conversation_id: str, text: str,
-                         client_message_id: str | None = None) -> TurnOutcome:
+    def customer_message(
+        self, conversation_id: str, text: str, client_message_id: str | None = None
+    ) -> TurnOutcome:
         with self._locks[conversation_id], self.sessions() as session:
             conv = session.get(Conversation, conversation_id)
             if conv is None:
@@ -174,21 +198,32 @@ class ConversationService:
             if len(text) > self.settings.max_message_chars:
                 raise ConversationError(
                     "message_too_long",
-                    self.t.render("too_long", limit=self.settings.max_message_chars))
+                    self.t.render("too_long", limit=self.settings.max_message_chars),
+                )
             outcome = self._customer_turn(session, conv, text, client_message_id)
             self._commit(session)
         self._publish_outcome(outcome)
         return outcome
 
-    def _customer_turn(self, session: Session, conv: Conversation, raw_text: str,
-                       client_message_id: str | None) -> TurnOutcome:
-        own_loans = ([loan.id for loan in repo.customer_loans(session, conv.customer_id)]
-                     if conv.verified and conv.customer_id else None)
+    def _customer_turn(
+        self, session: Session, conv: Conversation, raw_text: str, client_message_id: str | None
+    ) -> TurnOutcome:
+        own_loans = (
+            [loan.id for loan in repo.customer_loans(session, conv.customer_id)]
+            if conv.verified and conv.customer_id
+            else None
+        )
         verdict = self.guards.check(raw_text, known_loans=own_loans)
-        customer_msg = self._store(session, conv, "customer", verdict.text,
-                                   client_message_id=client_message_id)
-        self._audit(session, conv.id, "customer_message", "customer",
-                    {"seq": customer_msg.seq, "text": verdict.text, "pii_masked": verdict.pii_kinds})
+        customer_msg = self._store(
+            session, conv, "customer", verdict.text, client_message_id=client_message_id
+        )
+        self._audit(
+            session,
+            conv.id,
+            "customer_message",
+            "customer",
+            {"seq": customer_msg.seq, "text": verdict.text, "pii_masked": verdict.pii_kinds},
+        )
         conv.customer_message_count += 1
         outcome = TurnOutcome(conv.id, conv.state, customer_seq=customer_msg.seq)
         if conv.state != ConversationState.AI:
@@ -201,8 +236,13 @@ class ConversationService:
         parts: list[str] = []
         if verdict.pii_kinds:
             parts.append(self.t.render("pii_warning"))
-            self._audit(session, conv.id, "guardrail", "guardrail",
-                        {"stage": "input", "verdict": "pii_masked", "kinds": verdict.pii_kinds})
+            self._audit(
+                session,
+                conv.id,
+                "guardrail",
+                "guardrail",
+                {"stage": "input", "verdict": "pii_masked", "kinds": verdict.pii_kinds},
+            )
 
         if conv.customer_message_count > self.settings.max_customer_messages_per_conversation:
             parts.append(self.t.render("not_understood_offer_human"))
@@ -213,29 +253,62 @@ class ConversationService:
                 reason=str(verdict.escalation.reason),
                 priority=str(verdict.escalation.priority),
                 summary=_classifier_summary(verdict.escalation),
-                evidence=list(verdict.escalation.evidence), source="classifier")
-            self._audit(session, conv.id, "guardrail", "guardrail",
-                        {"stage": "input", "verdict": "escalate",
-                         "reason": str(verdict.escalation.reason),
-                         "confidence": verdict.escalation.confidence,
-                         "evidence": list(verdict.escalation.evidence)})
+                evidence=list(verdict.escalation.evidence),
+                source="classifier",
+            )
+            self._audit(
+                session,
+                conv.id,
+                "guardrail",
+                "guardrail",
+                {
+                    "stage": "input",
+                    "verdict": "escalate",
+                    "reason": str(verdict.escalation.reason),
+                    "confidence": verdict.escalation.confidence,
+                    "evidence": list(verdict.escalation.evidence),
+                },
+            )
         elif verdict.third_party is not None:
-            parts.append(self.t.render("third_party", support_phone=self.policy.lender.support_phone))
-            self._audit(session, conv.id, "guardrail", "guardrail",
-                        {"stage": "input", "verdict": "third_party",
-                         "relation": verdict.third_party.relation})
+            parts.append(
+                self.t.render("third_party", support_phone=self.policy.lender.support_phone)
+            )
+            self._audit(
+                session,
+                conv.id,
+                "guardrail",
+                "guardrail",
+                {
+                    "stage": "input",
+                    "verdict": "third_party",
+                    "relation": verdict.third_party.relation,
+                },
+            )
         elif verdict.injection is not None:
             parts.append(self.t.render("injection_refusal"))
-            self._audit(session, conv.id, "guardrail", "guardrail",
-                        {"stage": "input", "verdict": "injection",
-                         "family": verdict.injection.family,
-                         "evidence": list(verdict.injection.evidence)})
+            self._audit(
+                session,
+                conv.id,
+                "guardrail",
+                "guardrail",
+                {
+                    "stage": "input",
+                    "verdict": "injection",
+                    "family": verdict.injection.family,
+                    "evidence": list(verdict.injection.evidence),
+                },
+            )
             ctx.flags.append(("injection_attempt", str(verdict.injection.family)))
         else:
             reply = self.agent.run(ctx, self._model_input(session, conv, verdict.text))
             parts.append(reply.text)
-            self._audit(session, conv.id, "agent_turn", "assistant",
-                        {"model": reply.model, "tool_calls": reply.tool_calls})
+            self._audit(
+                session,
+                conv.id,
+                "agent_turn",
+                "assistant",
+                {"model": reply.model, "tool_calls": reply.tool_calls},
+            )
             self._audit_tool_results(session, conv.id, reply.new_messages)
 
         if ctx.escalation is not None and not parts_mention_handoff(parts, ctx):
@@ -245,8 +318,9 @@ class ConversationService:
             text = self._with_disclosure(text, verdict.escalation)
             conv.disclosure_sent = True
         reply_msg = self._store(session, conv, "assistant", text)
-        self._audit(session, conv.id, "assistant_message", "assistant",
-                    {"seq": reply_msg.seq, "text": text})
+        self._audit(
+            session, conv.id, "assistant_message", "assistant", {"seq": reply_msg.seq, "text": text}
+        )
         self._save_context(session, conv, ctx)
         outcome.replies.append(_outgoing(reply_msg))
 
@@ -282,37 +356,48 @@ class ConversationService:
     def _model_input(self, session: Session, conv: Conversation, text: str) -> list[BaseMessage]:
         """The new customer message, preceded by anything said while a person had the chat."""
         unsynced = session.exec(
-            select(Message).where(Message.conversation_id == conv.id,
-                                  Message.seq > conv.synced_seq).order_by(col(Message.seq))
+            select(Message)
+            .where(Message.conversation_id == conv.id, Message.seq > conv.synced_seq)
+            .order_by(col(Message.seq))
         ).all()
         prefix: list[BaseMessage] = []
         for m in unsynced[:-1]:  # the last one is the message being answered
             if m.role == "customer":
                 prefix.append(HumanMessage(content=m.content))
             elif m.role == "agent":
-                prefix.append(AIMessage(content=f"[{m.author or 'Agent'} (a person) said] "
-                                                f"{m.content}", name="human_agent"))
+                prefix.append(
+                    AIMessage(
+                        content=f"[{m.author or 'Agent'} (a person) said] {m.content}",
+                        name="human_agent",
+                    )
+                )
         return [*prefix, HumanMessage(content=text)]
 
     def _context(self, session: Session, conv: Conversation, text: str) -> ConversationContext:
         now = self.clock().astimezone(ZoneInfo(conv.timezone))
         dialogue = dict(conv.dialogue or {})
         ctx = ConversationContext(
-            conversation_id=conv.id, session=session, policy=self.policy, now=now,
-            customer_id=conv.customer_id, claimed_customer_id=conv.claimed_customer_id,
-            verified=conv.verified, failed_verifications=conv.failed_verifications,
-            verification_locked=conv.verification_locked, turn=conv.customer_message_count,
-            customer_text=text, language=conv.language, dialogue=dialogue,
+            conversation_id=conv.id,
+            session=session,
+            policy=self.policy,
+            now=now,
+            customer_id=conv.customer_id,
+            claimed_customer_id=conv.claimed_customer_id,
+            verified=conv.verified,
+            failed_verifications=conv.failed_verifications,
+            verification_locked=conv.verification_locked,
+            turn=conv.customer_message_count,
+            customer_text=text,
+            language=conv.language,
+            dialogue=dialogue,
             retriever=self.retriever,
         )
         ctx.audit = lambda kind, payload: self._audit(session, conv.id, kind, "tool", payload)
         pending = dialogue.get("pending", {})
-        dialogue["pending"] = {k: v for k, v in pending.items()
-                               if v.get("turn", 0) >= ctx.turn - 1}
+        dialogue["pending"] = {k: v for k, v in pending.items() if v.get("turn", 0) >= ctx.turn - 1}
         return ctx
 
-    def _save_context(self, session: Session, conv: Conversation,
-                      ctx: ConversationContext) -> None:
+    def _save_context(self, session: Session, conv: Conversation, ctx: ConversationContext) -> None:
         conv.verified = ctx.verified
         conv.customer_id = ctx.customer_id
         conv.claimed_customer_id = ctx.claimed_customer_id
@@ -329,8 +414,13 @@ class ConversationService:
 
     # --- escalation and handoff ----------------------------------------------------------
 
-    def _escalate(self, session: Session, conv: Conversation, ctx: ConversationContext,
-                  request: EscalationRequest) -> Message | None:
+    def _escalate(
+        self,
+        session: Session,
+        conv: Conversation,
+        ctx: ConversationContext,
+        request: EscalationRequest,
+    ) -> Message | None:
         try:
             self._transition(session, conv, ConversationState.QUEUED, reason=request.reason)
         except InvalidTransition:
@@ -339,16 +429,33 @@ class ConversationService:
         conv.escalation_reason = request.reason
         conv.queued_at = self.clock()
         packet = self.handoff_packet(session, conv, request)
-        session.add(Escalation(conversation_id=conv.id, reason=request.reason,
-                               priority=request.priority, summary=packet["summary"],
-                               packet=packet, created_at=self.clock()))
-        self._audit(session, conv.id, "escalation", "system",
-                    {"reason": request.reason, "priority": request.priority,
-                     "source": request.source, "evidence": request.evidence})
+        session.add(
+            Escalation(
+                conversation_id=conv.id,
+                reason=request.reason,
+                priority=request.priority,
+                summary=packet["summary"],
+                packet=packet,
+                created_at=self.clock(),
+            )
+        )
+        self._audit(
+            session,
+            conv.id,
+            "escalation",
+            "system",
+            {
+                "reason": request.reason,
+                "priority": request.priority,
+                "source": request.source,
+                "evidence": request.evidence,
+            },
+        )
         return self._store(session, conv, "system", self._queue_notice(session, conv))
 
-    def handoff_packet(self, session: Session, conv: Conversation,
-                       request: EscalationRequest) -> dict[str, Any]:
+    def handoff_packet(
+        self, session: Session, conv: Conversation, request: EscalationRequest
+    ) -> dict[str, Any]:
         loans: list[dict[str, Any]] = []
         if conv.verified and conv.customer_id:
             from agent.tools.ledger_tools import _loan_summary
@@ -360,13 +467,17 @@ class ConversationService:
                 summary.pop("_raw", None)
                 loans.append(summary)
         recent = session.exec(
-            select(Message).where(Message.conversation_id == conv.id)
-            .order_by(col(Message.seq).desc()).limit(6)
+            select(Message)
+            .where(Message.conversation_id == conv.id)
+            .order_by(col(Message.seq).desc())
+            .limit(6)
         ).all()
         last_customer = next((m.content for m in recent if m.role == "customer"), "")
-        summary = (f"{request.reason.replace('_', ' ').capitalize()} ({request.priority} "
-                   f"priority). {request.summary} Last customer message: "
-                   f"\"{last_customer[:300]}\"")
+        summary = (
+            f"{request.reason.replace('_', ' ').capitalize()} ({request.priority} "
+            f"priority). {request.summary} Last customer message: "
+            f'"{last_customer[:300]}"'
+        )
         return {
             "reason": request.reason,
             "priority": request.priority,
@@ -384,18 +495,19 @@ class ConversationService:
 
     def _queue_notice(self, session: Session, conv: Conversation) -> str:
         now = self.clock()
-        online = session.exec(
-            select(StaffUser).where(col(StaffUser.online_at).is_not(None))
-        ).all()
+        online = session.exec(select(StaffUser).where(col(StaffUser.online_at).is_not(None))).all()
         anyone = any(u.online_at and now - u.online_at <= STAFF_ONLINE_WINDOW for u in online)
         if not anyone:
-            return self.t.render("handoff_nobody_online",
-                                 support_hours=self.policy.lender.support_hours,
-                                 support_phone=self.policy.lender.support_phone)
+            return self.t.render(
+                "handoff_nobody_online",
+                support_hours=self.policy.lender.support_hours,
+                support_phone=self.policy.lender.support_phone,
+            )
         position = self.queue_position(session, conv)
         wait = max(position * AVERAGE_HANDLE_MINUTES, 1)
-        return self.t.render("handoff_queued", position=position, wait_minutes=wait,
-                             plural="" if wait == 1 else "s")
+        return self.t.render(
+            "handoff_queued", position=position, wait_minutes=wait, plural="" if wait == 1 else "s"
+        )
 
     def queue_position(self, session: Session, conv: Conversation) -> int:
         queue = self._queue_rows(session)
@@ -413,10 +525,15 @@ class ConversationService:
         now = self.clock()
         with self.sessions() as session:
             return [
-                {"conversation_id": c.id, "position": i + 1, "reason": c.escalation_reason,
-                 "priority": c.priority, "customer_id": c.customer_id if c.verified else None,
-                 "verified": c.verified,
-                 "waiting_seconds": int((now - (c.queued_at or c.created_at)).total_seconds())}
+                {
+                    "conversation_id": c.id,
+                    "position": i + 1,
+                    "reason": c.escalation_reason,
+                    "priority": c.priority,
+                    "customer_id": c.customer_id if c.verified else None,
+                    "verified": c.verified,
+                    "waiting_seconds": int((now - (c.queued_at or c.created_at)).total_seconds()),
+                }
                 for i, c in enumerate(self._queue_rows(session))
             ]
 
@@ -433,48 +550,74 @@ class ConversationService:
         with self._locks[conversation_id], self.sessions() as session:
             result = session.exec(
                 update(Conversation)
-                .where(col(Conversation.id) == conversation_id,
-                       col(Conversation.state) == ConversationState.QUEUED.value)
-                .values(state=ConversationState.HUMAN.value, assigned_staff_id=staff.id,
-                        updated_at=self.clock())
+                .where(
+                    col(Conversation.id) == conversation_id,
+                    col(Conversation.state) == ConversationState.QUEUED.value,
+                )
+                .values(
+                    state=ConversationState.HUMAN.value,
+                    assigned_staff_id=staff.id,
+                    updated_at=self.clock(),
+                )
             )
             if result.rowcount != 1:
                 session.rollback()
                 conv = session.get(Conversation, conversation_id)
                 if conv is None:
                     raise ConversationError("unknown_conversation", "no such conversation")
-                raise ConversationError("not_claimable",
-                                        f"this conversation is '{conv.state}', not waiting")
+                raise ConversationError(
+                    "not_claimable", f"this conversation is '{conv.state}', not waiting"
+                )
             conv = session.get(Conversation, conversation_id)
             assert conv is not None
             session.refresh(conv)
-            esc = session.exec(select(Escalation).where(
-                Escalation.conversation_id == conversation_id,
-                col(Escalation.claimed_by).is_(None))).first()
+            esc = session.exec(
+                select(Escalation).where(
+                    Escalation.conversation_id == conversation_id,
+                    col(Escalation.claimed_by).is_(None),
+                )
+            ).first()
             if esc is not None:
                 esc.claimed_by, esc.claimed_at = staff.id, self.clock()
                 session.add(esc)
-            self._record_transition(session, conv, ConversationState.QUEUED,
-                                    ConversationState.HUMAN, staff=staff)
-            note = self._store(session, conv, "system",
-                               f"{staff.display_name} (a person from our team) has joined the chat.")
+            self._record_transition(
+                session, conv, ConversationState.QUEUED, ConversationState.HUMAN, staff=staff
+            )
+            note = self._store(
+                session,
+                conv,
+                "system",
+                f"{staff.display_name} (a person from our team) has joined the chat.",
+            )
             self._commit(session)
         self._publish_message(conv.id, note)
         self._publish_state(conv)
         return conv
 
-    def staff_message(self, conversation_id: str, staff: StaffUser, text: str,
-                      ai_drafted: bool = False) -> OutgoingMessage:
+    def staff_message(
+        self, conversation_id: str, staff: StaffUser, text: str, ai_drafted: bool = False
+    ) -> OutgoingMessage:
         if not text or not text.strip():
             raise ConversationError("empty_message", "the message is empty")
         if len(text) > self.settings.max_message_chars * 2:
             raise ConversationError("message_too_long", "the message is too long")
         with self._locks[conversation_id], self.sessions() as session:
             conv = self._staff_conversation(session, conversation_id, staff)
-            message = self._store(session, conv, "agent", text.strip(), author=staff.display_name,
-                                  ai_drafted=ai_drafted)
-            self._audit(session, conv.id, "staff_message", f"staff:{staff.username}",
-                        {"seq": message.seq, "text": message.content, "ai_drafted": ai_drafted})
+            message = self._store(
+                session,
+                conv,
+                "agent",
+                text.strip(),
+                author=staff.display_name,
+                ai_drafted=ai_drafted,
+            )
+            self._audit(
+                session,
+                conv.id,
+                "staff_message",
+                f"staff:{staff.username}",
+                {"seq": message.seq, "text": message.content, "ai_drafted": ai_drafted},
+            )
             self._touch(session, conv)
             self._commit(session)
         out = _outgoing(message)
@@ -494,20 +637,30 @@ class ConversationService:
         self._publish_state(conv)
         return conv
 
-    def close(self, conversation_id: str, staff: StaffUser | None, disposition: str) -> Conversation:
+    def close(
+        self, conversation_id: str, staff: StaffUser | None, disposition: str
+    ) -> Conversation:
         with self._locks[conversation_id], self.sessions() as session:
             conv = session.get(Conversation, conversation_id)
             if conv is None:
                 raise ConversationError("unknown_conversation", "no such conversation")
-            if staff is not None and conv.state == ConversationState.HUMAN and \
-                    conv.assigned_staff_id != staff.id and staff.role != "supervisor":
+            if (
+                staff is not None
+                and conv.state == ConversationState.HUMAN
+                and conv.assigned_staff_id != staff.id
+                and staff.role != "supervisor"
+            ):
                 raise ConversationError("not_yours", "another agent has this conversation")
-            self._transition(session, conv, ConversationState.CLOSED, staff=staff,
-                             disposition=disposition)
+            self._transition(
+                session, conv, ConversationState.CLOSED, staff=staff, disposition=disposition
+            )
             conv.disposition = disposition[:200]
-            esc = session.exec(select(Escalation).where(
-                Escalation.conversation_id == conversation_id,
-                col(Escalation.resolved_at).is_(None))).first()
+            esc = session.exec(
+                select(Escalation).where(
+                    Escalation.conversation_id == conversation_id,
+                    col(Escalation.resolved_at).is_(None),
+                )
+            ).first()
             if esc is not None:
                 esc.resolved_at = self.clock()
                 session.add(esc)
@@ -527,8 +680,13 @@ class ConversationService:
             conv.rating = int(rating)
             conv.rating_comment = (comment or "")[:1000] or None
             self._event(session, conv, "rated", data={"rating": conv.rating})
-            self._audit(session, conv.id, "rating", "customer",
-                        {"rating": conv.rating, "comment": conv.rating_comment})
+            self._audit(
+                session,
+                conv.id,
+                "rating",
+                "customer",
+                {"rating": conv.rating, "comment": conv.rating_comment},
+            )
             self._commit(session)
 
     def suggestions(self, conversation_id: str) -> list[str]:
@@ -551,44 +709,83 @@ class ConversationService:
 
     # --- plumbing ----------------------------------------------------------------------
 
-    def _staff_conversation(self, session: Session, conversation_id: str,
-                            staff: StaffUser) -> Conversation:
+    def _staff_conversation(
+        self, session: Session, conversation_id: str, staff: StaffUser
+    ) -> Conversation:
         conv = session.get(Conversation, conversation_id)
         if conv is None:
             raise ConversationError("unknown_conversation", "no such conversation")
         if conv.state != ConversationState.HUMAN:
-            raise ConversationError("not_with_a_person",
-                                    f"this conversation is '{conv.state}'; claim it first")
+            raise ConversationError(
+                "not_with_a_person", f"this conversation is '{conv.state}'; claim it first"
+            )
         if conv.assigned_staff_id != staff.id:
             raise ConversationError("not_yours", "another agent has this conversation")
         return conv
 
-    def _transition(self, session: Session, conv: Conversation, target: ConversationState,
-                    staff: StaffUser | None = None, **data: Any) -> None:
+    def _transition(
+        self,
+        session: Session,
+        conv: Conversation,
+        target: ConversationState,
+        staff: StaffUser | None = None,
+        **data: Any,
+    ) -> None:
         source = ConversationState(conv.state)
         check_transition(source, target)
         conv.state = target.value
         self._record_transition(session, conv, source, target, staff=staff, **data)
 
-    def _record_transition(self, session: Session, conv: Conversation,
-                           source: ConversationState, target: ConversationState,
-                           staff: StaffUser | None = None, **data: Any) -> None:
+    def _record_transition(
+        self,
+        session: Session,
+        conv: Conversation,
+        source: ConversationState,
+        target: ConversationState,
+        staff: StaffUser | None = None,
+        **data: Any,
+    ) -> None:
         actor = f"staff:{staff.username}" if staff else "system"
-        self._event(session, conv, "state_changed", source.value, target.value,
-                    {**data, "actor": actor})
-        self._audit(session, conv.id, "state_changed", actor,
-                    {"from": source.value, "to": target.value, **data})
+        self._event(
+            session, conv, "state_changed", source.value, target.value, {**data, "actor": actor}
+        )
+        self._audit(
+            session,
+            conv.id,
+            "state_changed",
+            actor,
+            {"from": source.value, "to": target.value, **data},
+        )
         self._touch(session, conv)
 
-    def _event(self, session: Session, conv: Conversation, kind: str,
-               from_state: str | None = None, to_state: str | None = None,
-               data: dict[str, Any] | None = None) -> None:
-        session.add(ConversationEvent(conversation_id=conv.id, kind=kind, from_state=from_state,
-                                      to_state=to_state, data=data or {},
-                                      created_at=self.clock()))
+    def _event(
+        self,
+        session: Session,
+        conv: Conversation,
+        kind: str,
+        from_state: str | None = None,
+        to_state: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        session.add(
+            ConversationEvent(
+                conversation_id=conv.id,
+                kind=kind,
+                from_state=from_state,
+                to_state=to_state,
+                data=data or {},
+                created_at=self.clock(),
+            )
+        )
 
-    def _audit(self, session: Session, conversation_id: str | None, kind: str, actor: str,
-               payload: dict[str, Any]) -> None:
+    def _audit(
+        self,
+        session: Session,
+        conversation_id: str | None,
+        kind: str,
+        actor: str,
+        payload: dict[str, Any],
+    ) -> None:
         """Buffer an audit event; the buffer is chained and flushed before each commit."""
         buffer = session.info.setdefault("audit_buffer", [])
         buffer.append((kind, actor, payload, conversation_id))
@@ -598,29 +795,52 @@ class ConversationService:
         append_events(session, session.info.pop("audit_buffer", []))
         session.commit()
 
-    def _audit_tool_results(self, session: Session, conversation_id: str,
-                            messages: list[BaseMessage]) -> None:
+    def _audit_tool_results(
+        self, session: Session, conversation_id: str, messages: list[BaseMessage]
+    ) -> None:
         from langchain_core.messages import ToolMessage
 
         for m in messages:
             if isinstance(m, ToolMessage):
-                self._audit(session, conversation_id, "tool_result", "tool",
-                            {"tool": m.name, "call_id": m.tool_call_id,
-                             "result": str(m.content)[:4000]})
+                self._audit(
+                    session,
+                    conversation_id,
+                    "tool_result",
+                    "tool",
+                    {"tool": m.name, "call_id": m.tool_call_id, "result": str(m.content)[:4000]},
+                )
 
     @staticmethod
     def _last_seq(session: Session, conversation_id: str) -> int:
-        last = session.exec(select(Message.seq).where(Message.conversation_id == conversation_id)
-                            .order_by(col(Message.seq).desc()).limit(1)).first()
+        last = session.exec(
+            select(Message.seq)
+            .where(Message.conversation_id == conversation_id)
+            .order_by(col(Message.seq).desc())
+            .limit(1)
+        ).first()
         return int(last or 0)
 
-    def _store(self, session: Session, conv: Conversation, role: str, content: str, *,
-               author: str | None = None, client_message_id: str | None = None,
-               ai_drafted: bool = False) -> Message:
-        message = Message(conversation_id=conv.id, seq=self._last_seq(session, conv.id) + 1,
-                          role=role, author=author, content=content,
-                          client_message_id=client_message_id, ai_drafted=ai_drafted,
-                          created_at=self.clock())
+    def _store(
+        self,
+        session: Session,
+        conv: Conversation,
+        role: str,
+        content: str,
+        *,
+        author: str | None = None,
+        client_message_id: str | None = None,
+        ai_drafted: bool = False,
+    ) -> Message:
+        message = Message(
+            conversation_id=conv.id,
+            seq=self._last_seq(session, conv.id) + 1,
+            role=role,
+            author=author,
+            content=content,
+            client_message_id=client_message_id,
+            ai_drafted=ai_drafted,
+            created_at=self.clock(),
+        )
         session.add(message)
         session.flush()
         return message
@@ -629,16 +849,25 @@ class ConversationService:
         conv.updated_at = self.clock()
         session.add(conv)
 
-    def _duplicate(self, session: Session, conv: Conversation,
-                   client_message_id: str) -> TurnOutcome | None:
-        original = session.exec(select(Message).where(
-            Message.conversation_id == conv.id,
-            Message.client_message_id == client_message_id)).first()
+    def _duplicate(
+        self, session: Session, conv: Conversation, client_message_id: str
+    ) -> TurnOutcome | None:
+        original = session.exec(
+            select(Message).where(
+                Message.conversation_id == conv.id, Message.client_message_id == client_message_id
+            )
+        ).first()
         if original is None:
             return None
-        following = session.exec(select(Message).where(
-            Message.conversation_id == conv.id, Message.seq > original.seq,
-            col(Message.role).in_(["assistant", "system"])).order_by(col(Message.seq))).all()
+        following = session.exec(
+            select(Message)
+            .where(
+                Message.conversation_id == conv.id,
+                Message.seq > original.seq,
+                col(Message.role).in_(["assistant", "system"]),
+            )
+            .order_by(col(Message.seq))
+        ).all()
         replies = []
         for m in following:
             replies.append(_outgoing(m))
@@ -652,9 +881,14 @@ class ConversationService:
         if outcome.duplicate:
             return
         with self.sessions() as session:
-            msgs = session.exec(select(Message).where(
-                Message.conversation_id == outcome.conversation_id,
-                Message.seq >= (outcome.customer_seq or 0)).order_by(col(Message.seq))).all()
+            msgs = session.exec(
+                select(Message)
+                .where(
+                    Message.conversation_id == outcome.conversation_id,
+                    Message.seq >= (outcome.customer_seq or 0),
+                )
+                .order_by(col(Message.seq))
+            ).all()
             conv = session.get(Conversation, outcome.conversation_id)
         for m in msgs:
             self._publish_message(outcome.conversation_id, m)
@@ -662,14 +896,24 @@ class ConversationService:
             self._publish_state(conv)
 
     def _publish_message(self, conversation_id: str, message: Message) -> None:
-        self.broker.publish(f"conversation:{conversation_id}",
-                            {"type": "message", "conversation_id": conversation_id,
-                             "message": _outgoing(message).as_dict()})
+        self.broker.publish(
+            f"conversation:{conversation_id}",
+            {
+                "type": "message",
+                "conversation_id": conversation_id,
+                "message": _outgoing(message).as_dict(),
+            },
+        )
         self.broker.publish("queue", {"type": "activity", "conversation_id": conversation_id})
 
     def _publish_state(self, conv: Conversation) -> None:
-        event = {"type": "state", "conversation_id": conv.id, "state": conv.state,
-                 "reason": conv.escalation_reason, "priority": conv.priority}
+        event = {
+            "type": "state",
+            "conversation_id": conv.id,
+            "state": conv.state,
+            "reason": conv.escalation_reason,
+            "priority": conv.priority,
+        }
         self.broker.publish(f"conversation:{conv.id}", event)
         self.broker.publish("queue", event)
 
@@ -693,9 +937,15 @@ def _classifier_summary(verdict: Any) -> str:
 def parts_mention_handoff(parts: list[str], ctx: ConversationContext) -> bool:
     """True when the reply already tells the customer that a person will take over."""
     joined = " ".join(parts).lower()
-    return "person" in joined and ("passing" in joined or "connecting" in joined
-                                   or "take over" in joined or "handle" in joined)
+    return "person" in joined and (
+        "passing" in joined or "connecting" in joined or "take over" in joined or "handle" in joined
+    )
 
 
-__all__ = ["ConversationError", "ConversationService", "OutgoingMessage", "TurnOutcome",
-           "EscalationReason"]
+__all__ = [
+    "ConversationError",
+    "ConversationService",
+    "EscalationReason",
+    "OutgoingMessage",
+    "TurnOutcome",
+]

@@ -63,15 +63,19 @@ def authenticate(session: Session, username: str, password: str, now: datetime) 
 def ensure_staff_user(
     session: Session, username: str, display_name: str, role: str, password: str | None
 ) -> tuple[StaffUser, str | None]:
-    """Create the user if missing; returns it and the generated password (None if given/existing)."""
+    """Create the user if missing; returns it and the generated password, if one was made."""
     existing = session.exec(select(StaffUser).where(StaffUser.username == username)).first()
     if existing is not None:
         return existing, None
     generated = None
     if password is None:
         generated = password = secrets.token_urlsafe(12)
-    user = StaffUser(username=username, display_name=display_name, role=role,
-                     password_hash=hash_password(password))
+    user = StaffUser(
+        username=username,
+        display_name=display_name,
+        role=role,
+        password_hash=hash_password(password),
+    )
     session.add(user)
     session.flush()
     return user, generated

@@ -27,7 +27,7 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
     return create_engine(url, echo=echo, pool_pre_ping=True)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -37,8 +37,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
 
 def import_all_models() -> None:
     """Register every table on ``SQLModel.metadata`` (ledger, conversations, audit, staff)."""
-    import agent.audit.models  # noqa: F401
-    import agent.conversation.models  # noqa: F401
+    import agent.audit.models
+    import agent.conversation.models
     import agent.ledger.models  # noqa: F401
 
 

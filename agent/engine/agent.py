@@ -39,8 +39,9 @@ class AgentReply:
     model: str = "offline"
 
 
-def build_offline_model(embedder: Embedder, prompts_dir: Path,
-                        policy: PolicyConfig) -> OfflineServicingModel:
+def build_offline_model(
+    embedder: Embedder, prompts_dir: Path, policy: PolicyConfig
+) -> OfflineServicingModel:
     matcher = IntentMatcher(embedder, prompts_dir / "intents.yaml")
     brain = OfflineBrain(matcher, Templates(prompts_dir / "replies.yaml"), policy)
     return OfflineServicingModel(brain=brain)
@@ -55,17 +56,25 @@ def _prohibited_checker() -> Any:
 
 
 class ServicingAgent:
-    def __init__(self, settings: Settings, policy: PolicyConfig, embedder: Embedder,
-                 checkpointer: Any, llm: BaseChatModel | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        policy: PolicyConfig,
+        embedder: Embedder,
+        checkpointer: Any,
+        llm: BaseChatModel | None = None,
+    ) -> None:
         prompts = settings.prompts_dir
         self.templates = Templates(prompts / "replies.yaml")
         self.offline = build_offline_model(embedder, prompts, policy)
         self.model_name = "offline"
         middleware: list[Any] = [
-            TurnModelCallLimit(settings.max_model_calls_per_turn,
-                               self.templates.render("tool_error")),
-            ToolCallLimitMiddleware(run_limit=settings.max_tool_calls_per_turn,
-                                    exit_behavior="continue"),
+            TurnModelCallLimit(
+                settings.max_model_calls_per_turn, self.templates.render("tool_error")
+            ),
+            ToolCallLimitMiddleware(
+                run_limit=settings.max_tool_calls_per_turn, exit_behavior="continue"
+            ),
             SessionFactsMiddleware((prompts / "system.md").read_text(encoding="utf-8")),
             OutputGuardMiddleware(self.templates, _prohibited_checker()),
             ToolCallCheckMiddleware(self.templates.render("tool_error")),
@@ -88,12 +97,15 @@ class ServicingAgent:
         # order. LangGraph's ToolNode otherwise runs them in parallel threads, and they
         # share this turn's database session and context (a model that sends the same
         # write three times at once got three writes and "Session is already flushing").
-        config = {"configurable": {"thread_id": ctx.conversation_id}, "recursion_limit": 40,
-                  "max_concurrency": 1}
+        config = {
+            "configurable": {"thread_id": ctx.conversation_id},
+            "recursion_limit": 40,
+            "max_concurrency": 1,
+        }
         state = self.graph.invoke({"messages": messages}, config=config, context=ctx)
         all_messages: list[BaseMessage] = state["messages"]
         last_human = max(i for i, m in enumerate(all_messages) if isinstance(m, HumanMessage))
-        new = all_messages[last_human + 1:]
+        new = all_messages[last_human + 1 :]
         tool_calls = [call for m in new if isinstance(m, AIMessage) for call in m.tool_calls]
         final = new[-1] if new else None
         if not isinstance(final, AIMessage) or final.tool_calls or not str(final.content).strip():
@@ -108,6 +120,7 @@ class ServicingAgent:
 def _text_of(message: AIMessage) -> str:
     content = message.content
     if isinstance(content, list):
-        return " ".join(part.get("text", "") if isinstance(part, dict) else str(part)
-                        for part in content).strip()
+        return " ".join(
+            part.get("text", "") if isinstance(part, dict) else str(part) for part in content
+        ).strip()
     return str(content).strip()

@@ -28,9 +28,11 @@ def make_checkpointer(database_url: str | None) -> Any:
         from psycopg.rows import dict_row
 
         url = database_url.replace("postgresql+psycopg://", "postgresql://").replace(
-            "postgresql+psycopg2://", "postgresql://")
-        connection = Connection.connect(url, autocommit=True, prepare_threshold=0,
-                                        row_factory=dict_row)
+            "postgresql+psycopg2://", "postgresql://"
+        )
+        connection = Connection.connect(
+            url, autocommit=True, prepare_threshold=0, row_factory=dict_row
+        )
         saver = PostgresSaver(connection)
         saver.setup()
         return saver

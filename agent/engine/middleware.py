@@ -53,20 +53,28 @@ def _final_message(response: Any) -> AIMessage | None:
 
 
 def reply_violations(
-    ctx: ConversationContext, history: list[Any], reply: str,
+    ctx: ConversationContext,
+    history: list[Any],
+    reply: str,
     prohibited: Callable[[str], list[Any]] | None,
 ) -> list[output_checks.Violation]:
     evidence = [str(m.content) for m in history if isinstance(m, ToolMessage)]
     policy = ctx.policy
-    violations = list(output_checks.check_disclosure_before_verification(reply, ctx.verified,
-                                                                         policy))
+    violations = list(
+        output_checks.check_disclosure_before_verification(reply, ctx.verified, policy)
+    )
     violations += output_checks.check_grounding(reply, evidence, policy, ctx.today)
-    own = {loan.id for loan in customer_loans(ctx.session, ctx.customer_id)} \
-        if ctx.verified and ctx.customer_id else set()
+    own = (
+        {loan.id for loan in customer_loans(ctx.session, ctx.customer_id)}
+        if ctx.verified and ctx.customer_id
+        else set()
+    )
     violations += output_checks.check_foreign_loans(reply, own)
     if prohibited is not None:
-        violations += [output_checks.Violation(f"prohibited:{v.kind}", str(v.evidence))
-                       for v in prohibited(reply)]
+        violations += [
+            output_checks.Violation(f"prohibited:{v.kind}", str(v.evidence))
+            for v in prohibited(reply)
+        ]
     return violations
 
 
@@ -74,8 +82,9 @@ class OutputGuardMiddleware(AgentMiddleware):
     """Checks every final reply; regenerates once with the reason, then replaces it with a
     safe reply and flags the conversation for supervisors."""
 
-    def __init__(self, templates: Templates,
-                 prohibited: Callable[[str], list[Any]] | None = None) -> None:
+    def __init__(
+        self, templates: Templates, prohibited: Callable[[str], list[Any]] | None = None
+    ) -> None:
         super().__init__()
         self.templates = templates
         self.prohibited = prohibited
@@ -98,14 +107,18 @@ class OutputGuardMiddleware(AgentMiddleware):
         )
         retry = handler(request.override(messages=[*request.messages, note]))
         retried = _final_message(retry)
-        if retried is not None and (retried.tool_calls or not reply_violations(
-                ctx, request.messages, str(retried.content), self.prohibited)):
+        if retried is not None and (
+            retried.tool_calls
+            or not reply_violations(ctx, request.messages, str(retried.content), self.prohibited)
+        ):
             ctx.audit("guardrail", {"stage": "output", "verdict": "regenerated_ok"})
             return retry
         ctx.audit("guardrail", {"stage": "output", "verdict": "replaced", "violations": detail})
         ctx.flags.append(("guardrail_replaced_reply", detail))
-        safe = AIMessage(content=self.templates.render("guardrail_safe_reply"),
-                         additional_kwargs={"guardrail": "replaced"})
+        safe = AIMessage(
+            content=self.templates.render("guardrail_safe_reply"),
+            additional_kwargs={"guardrail": "replaced"},
+        )
         return ModelResponse(result=[safe])
 
 
@@ -129,12 +142,21 @@ class TurnModelCallLimit(ModelCallLimitMiddleware):
         ctx: ConversationContext = runtime.context
         count = state.get("run_model_call_count", 0)
         detail = f"the turn reached the limit of {self.run_limit} model calls ({count})"
-        ctx.audit("guardrail", {"stage": "agent_loop", "verdict": "model_call_limit",
-                                "model_calls": count, "limit": self.run_limit})
+        ctx.audit(
+            "guardrail",
+            {
+                "stage": "agent_loop",
+                "verdict": "model_call_limit",
+                "model_calls": count,
+                "limit": self.run_limit,
+            },
+        )
         ctx.flags.append(("model_call_limit", detail))
         log.warning("model call limit reached in conversation %s", ctx.conversation_id)
-        return {**result, "messages": [AIMessage(content=self.reply,
-                                                 additional_kwargs={"limit": "model_calls"})]}
+        return {
+            **result,
+            "messages": [AIMessage(content=self.reply, additional_kwargs={"limit": "model_calls"})],
+        }
 
 
 class ToolCallCheckMiddleware(AgentMiddleware):
@@ -157,51 +179,64 @@ class ToolCallCheckMiddleware(AgentMiddleware):
             return response
         ctx: ConversationContext = request.runtime.context
         detail = _invalid_calls_detail(message)
-        ctx.audit("guardrail", {"stage": "tool_call", "verdict": "regenerate",
-                                "invalid_tool_calls": detail})
+        ctx.audit(
+            "guardrail",
+            {"stage": "tool_call", "verdict": "regenerate", "invalid_tool_calls": detail},
+        )
         note = SystemMessage(
             "Your last answer contained tool calls that could not be read: "
             f"{detail}. Call the tools again with the exact tool names and JSON object "
             "arguments of their schemas, or answer the customer without a tool."
         )
         retry = _unrunnable_calls_marked_invalid(
-            handler(request.override(messages=[*request.messages, note])))
+            handler(request.override(messages=[*request.messages, note]))
+        )
         retried = _final_message(retry)
         if retried is None or not retried.invalid_tool_calls:
             ctx.audit("guardrail", {"stage": "tool_call", "verdict": "regenerated_ok"})
             return retry
         detail = _invalid_calls_detail(retried)
-        ctx.audit("guardrail", {"stage": "tool_call", "verdict": "dropped",
-                                "invalid_tool_calls": detail})
+        ctx.audit(
+            "guardrail", {"stage": "tool_call", "verdict": "dropped", "invalid_tool_calls": detail}
+        )
         ctx.flags.append(("invalid_tool_call", detail))
         if retried.tool_calls or str(retried.content).strip():
             cleaned = retried.model_copy(update={"invalid_tool_calls": []})
         else:
-            cleaned = AIMessage(content=self.safe_reply,
-                                additional_kwargs={"guardrail": "invalid_tool_call"})
+            cleaned = AIMessage(
+                content=self.safe_reply, additional_kwargs={"guardrail": "invalid_tool_call"}
+            )
         return ModelResponse(result=[cleaned])
 
 
 def _unrunnable_calls_marked_invalid(response: Any) -> Any:
     """The response with tool calls that lack a name or an id moved to the invalid ones."""
     messages = response.result if isinstance(response, ModelResponse) else [response]
-    index = next((i for i in range(len(messages) - 1, -1, -1)
-                  if isinstance(messages[i], AIMessage)), None)
+    index = next(
+        (i for i in range(len(messages) - 1, -1, -1) if isinstance(messages[i], AIMessage)), None
+    )
     if index is None:
         return response
     message: AIMessage = messages[index]
     bad = [c for c in message.tool_calls if not c.get("name") or not c.get("id")]
     if not bad:
         return response
-    invalid = [invalid_tool_call(name=c.get("name") or None, args=json.dumps(c.get("args")),
-                                 id=c.get("id") or None,
-                                 error="a tool call needs a tool name and an id")
-               for c in bad]
-    fixed = message.model_copy(update={
-        "tool_calls": [c for c in message.tool_calls if c not in bad],
-        "invalid_tool_calls": [*message.invalid_tool_calls, *invalid],
-    })
-    result = [*messages[:index], fixed, *messages[index + 1:]]
+    invalid = [
+        invalid_tool_call(
+            name=c.get("name") or None,
+            args=json.dumps(c.get("args")),
+            id=c.get("id") or None,
+            error="a tool call needs a tool name and an id",
+        )
+        for c in bad
+    ]
+    fixed = message.model_copy(
+        update={
+            "tool_calls": [c for c in message.tool_calls if c not in bad],
+            "invalid_tool_calls": [*message.invalid_tool_calls, *invalid],
+        }
+    )
+    result = [*messages[:index], fixed, *messages[index + 1 :]]
     if isinstance(response, ModelResponse):
         return ModelResponse(result=result, structured_response=response.structured_response)
     return fixed

@@ -37,8 +37,9 @@ def changed_tables(before: Snapshot, after: Snapshot) -> dict[str, dict[str, int
         rows_before = before.get(table, {})
         added = len(set(rows_after) - set(rows_before))
         removed = len(set(rows_before) - set(rows_after))
-        modified = sum(1 for k in set(rows_after) & set(rows_before)
-                       if rows_after[k] != rows_before[k])
+        modified = sum(
+            1 for k in set(rows_after) & set(rows_before) if rows_after[k] != rows_before[k]
+        )
         if added or removed or modified:
             changes[table] = {"added": added, "removed": removed, "modified": modified}
     return changes
@@ -77,24 +78,38 @@ def _records_of(session: Session, kind: str) -> list[dict[str, Any]]:
     return [row.model_dump() for row in session.exec(select(model))]
 
 
-def check_expectations(expect: Expect, *, session: Session, before: Snapshot,
-                       after: Snapshot, verified: bool, escalations: list[tuple[str, str]],
-                       replies: Iterable[str]) -> list[str]:
+def check_expectations(
+    expect: Expect,
+    *,
+    session: Session,
+    before: Snapshot,
+    after: Snapshot,
+    verified: bool,
+    escalations: list[tuple[str, str]],
+    replies: Iterable[str],
+) -> list[str]:
     failures: list[str] = []
     if expect.verified is not None and verified != expect.verified:
         failures.append(f"verified is {verified}, expected {expect.verified}")
     escalated = bool(escalations)
     wanted = expect.expects_escalation
     if wanted is not None and escalated != wanted:
-        failures.append(f"escalated is {escalated}, expected {wanted}"
-                        + (f" ({escalations[0][0]})" if escalations else ""))
+        failures.append(
+            f"escalated is {escalated}, expected {wanted}"
+            + (f" ({escalations[0][0]})" if escalations else "")
+        )
     if escalations and expect.escalation_reason and escalations[0][0] != expect.escalation_reason:
-        failures.append(f"escalation reason is {escalations[0][0]}, "
-                        f"expected {expect.escalation_reason}")
-    if escalations and expect.escalation_priority and \
-            escalations[0][1] != expect.escalation_priority:
-        failures.append(f"escalation priority is {escalations[0][1]}, "
-                        f"expected {expect.escalation_priority}")
+        failures.append(
+            f"escalation reason is {escalations[0][0]}, expected {expect.escalation_reason}"
+        )
+    if (
+        escalations
+        and expect.escalation_priority
+        and escalations[0][1] != expect.escalation_priority
+    ):
+        failures.append(
+            f"escalation priority is {escalations[0][1]}, expected {expect.escalation_priority}"
+        )
 
     changes = changed_tables(before, after)
     for kind, records in expect.ledger.items():
@@ -106,8 +121,11 @@ def check_expectations(expect: Expect, *, session: Session, before: Snapshot,
             continue
         rows = _records_of(session, kind)
         new_keys = set(after.get(table, {})) - set(before.get(table, {}))
-        changed_keys = {k for k in set(after.get(table, {})) & set(before.get(table, {}))
-                        if after[table][k] != before[table][k]}
+        changed_keys = {
+            k
+            for k in set(after.get(table, {})) & set(before.get(table, {}))
+            if after[table][k] != before[table][k]
+        }
         candidates = [after[table][k] for k in new_keys | changed_keys] or rows
         for record in records:
             if not any(_matches(record, row) for row in candidates):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -43,11 +42,17 @@ class ScenarioResult:
     replies: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "tags": self.tags, "passed": self.passed,
-                "failures": self.failures, "verified": self.verified,
-                "escalated": self.escalated, "escalation_reason": self.escalation_reason,
-                "escalation_priority": self.escalation_priority,
-                "turn_seconds": [round(s, 6) for s in self.turn_seconds]}
+        return {
+            "id": self.id,
+            "tags": self.tags,
+            "passed": self.passed,
+            "failures": self.failures,
+            "verified": self.verified,
+            "escalated": self.escalated,
+            "escalation_reason": self.escalation_reason,
+            "escalation_priority": self.escalation_priority,
+            "turn_seconds": [round(s, 6) for s in self.turn_seconds],
+        }
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -133,8 +138,9 @@ def run_scenario(engines: Engines, scenario: Scenario, db: Engine | None = None)
         before = ledger_snapshot(session)
     now = scenario_clock(scenario)
     service = build_service(engines, db, clock=lambda: now)
-    conv = service.start(channel="eval", customer_id=scenario.customer_id,
-                         verified=scenario.verified)
+    conv = service.start(
+        channel="eval", customer_id=scenario.customer_id, verified=scenario.verified
+    )
     failures: list[str] = []
     replies: list[str] = []
     seconds: list[float] = []
@@ -143,11 +149,12 @@ def run_scenario(engines: Engines, scenario: Scenario, db: Engine | None = None)
         try:
             outcome = service.customer_message(conv.id, turn.customer)
             reply = outcome.reply_text
-        except Exception as exc:  # noqa: BLE001 - a refused message is the reply the customer sees
+        except Exception as exc:
             code = getattr(exc, "code", None)
             if code is None:
-                raise EvaluationError(f"scenario {scenario.id}: turn {index + 1} broke: "
-                                      f"{type(exc).__name__}: {exc}") from exc
+                raise EvaluationError(
+                    f"scenario {scenario.id}: turn {index + 1} broke: {type(exc).__name__}: {exc}"
+                ) from exc
             reply = str(exc)
         seconds.append(time.perf_counter() - started)
         replies.append(reply)
@@ -155,26 +162,48 @@ def run_scenario(engines: Engines, scenario: Scenario, db: Engine | None = None)
     final = service.get(conv.id)
     with Session(db) as session:
         after = ledger_snapshot(session)
-        escalations = [(e.reason, e.priority) for e in session.exec(
-            select(Escalation).where(Escalation.conversation_id == conv.id)
-            .order_by(Escalation.id))]
-        failures.extend(check_expectations(
-            scenario.expect, session=session, before=before, after=after,
-            verified=final.verified, escalations=escalations, replies=replies))
+        escalations = [
+            (e.reason, e.priority)
+            for e in session.exec(
+                select(Escalation)
+                .where(Escalation.conversation_id == conv.id)
+                .order_by(Escalation.id)
+            )
+        ]
+        failures.extend(
+            check_expectations(
+                scenario.expect,
+                session=session,
+                before=before,
+                after=after,
+                verified=final.verified,
+                escalations=escalations,
+                replies=replies,
+            )
+        )
     if own_db:
         db.dispose()
     return ScenarioResult(
-        id=scenario.id, tags=scenario.tags, passed=not failures, failures=failures,
-        verified=final.verified, escalated=bool(escalations),
+        id=scenario.id,
+        tags=scenario.tags,
+        passed=not failures,
+        failures=failures,
+        verified=final.verified,
+        escalated=bool(escalations),
         escalation_reason=escalations[0][0] if escalations else None,
         escalation_priority=escalations[0][1] if escalations else None,
-        turn_seconds=seconds, expected_escalation=scenario.expect.expects_escalation,
+        turn_seconds=seconds,
+        expected_escalation=scenario.expect.expects_escalation,
         replies=replies,
     )
 
 
-def run_scenarios(engines: Engines, scenarios: list[Scenario],
-                  echo: Callable[[str], None] = print, quiet: bool = False) -> Report:
+def run_scenarios(
+    engines: Engines,
+    scenarios: list[Scenario],
+    echo: Callable[[str], None] = print,
+    quiet: bool = False,
+) -> Report:
     results = []
     db = fresh_database()  # one engine, emptied per scenario: compiled SQL is reused
     for scenario in scenarios:
@@ -190,10 +219,14 @@ def run_scenarios(engines: Engines, scenarios: list[Scenario],
     echo(f"pass rate: {summary['pass_rate']}")
     for tag, rate in summary["pass_rate_by_tag"].items():
         echo(f"  {tag}: {rate}")
-    echo(f"escalation precision: {summary['escalation_precision']}  "
-         f"recall: {summary['escalation_recall']}")
-    echo(f"time per turn: p50 {summary['p50_turn_seconds']} s, "
-         f"p95 {summary['p95_turn_seconds']} s over {summary['turns']} turns")
+    echo(
+        f"escalation precision: {summary['escalation_precision']}  "
+        f"recall: {summary['escalation_recall']}"
+    )
+    echo(
+        f"time per turn: p50 {summary['p50_turn_seconds']} s, "
+        f"p95 {summary['p95_turn_seconds']} s over {summary['turns']} turns"
+    )
     echo(f"{report.passed} passed, {report.failed} failed")
     return report
 
@@ -203,8 +236,13 @@ def eval_settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"database_url": "sqlite://"})
 
 
-def run_paths(settings: Settings, paths: list[Path], echo: Callable[[str], None] = print,
-              quiet: bool = False, engines: Engines | None = None) -> Report:
+def run_paths(
+    settings: Settings,
+    paths: list[Path],
+    echo: Callable[[str], None] = print,
+    quiet: bool = False,
+    engines: Engines | None = None,
+) -> Report:
     try:
         scenarios = load_scenarios(paths)
     except ScenarioFormatError as exc:

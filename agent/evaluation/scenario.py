@@ -19,11 +19,25 @@ RECORD_FIELDS: dict[str, dict[str, str]] = {
     "due_date_changes": {"loan_id": "str", "day_of_month": "int"},
     "deferrals": {"loan_id": "str"},
     "fee_waivers": {"loan_id": "str", "amount": "money"},
-    "contact_preferences": {"customer_id": "str", "sms": "bool", "email": "bool",
-                            "calls": "bool", "do_not_contact": "bool", "contact_hours": "str"},
+    "contact_preferences": {
+        "customer_id": "str",
+        "sms": "bool",
+        "email": "bool",
+        "calls": "bool",
+        "do_not_contact": "bool",
+        "contact_hours": "str",
+    },
 }
-ESCALATION_REASONS = {"hardship", "dispute", "fraud", "legal", "vulnerability", "complaint",
-                      "human_request", "verification_failed"}
+ESCALATION_REASONS = {
+    "hardship",
+    "dispute",
+    "fraud",
+    "legal",
+    "vulnerability",
+    "complaint",
+    "human_request",
+    "verification_failed",
+}
 PRIORITIES = {"normal", "high"}
 SUITE_KEYS = {"now", "ledger", "session", "scenarios"}
 SCENARIO_KEYS = {"id", "title", "tags", "now", "ledger", "session", "turns", "expect"}
@@ -137,7 +151,7 @@ class _Reader:
                 return datetime.fromisoformat(value.strip())
             except ValueError as exc:
                 raise self.fail(path, f"not a date-time (YYYY-MM-DDTHH:MM:SS): {value!r}") from exc
-        raise self.fail(path, "expected a date-time such as \"2026-03-10T14:00:00\"")
+        raise self.fail(path, 'expected a date-time such as "2026-03-10T14:00:00"')
 
 
 def _money(reader: _Reader, value: Any, path: str) -> Decimal:
@@ -196,9 +210,10 @@ def _expect(reader: _Reader, value: Any, path: str) -> Expect:
         if "reason" in esc:
             reason = reader.text(esc["reason"], f"{path}.escalation.reason")
             if reason not in ESCALATION_REASONS:
-                raise reader.fail(f"{path}.escalation.reason",
-                                  f"unknown reason {reason!r}; one of "
-                                  + ", ".join(sorted(ESCALATION_REASONS)))
+                raise reader.fail(
+                    f"{path}.escalation.reason",
+                    f"unknown reason {reason!r}; one of " + ", ".join(sorted(ESCALATION_REASONS)),
+                )
             expect.escalation_reason = reason
         if "priority" in esc:
             priority = reader.text(esc["priority"], f"{path}.escalation.priority")
@@ -213,8 +228,9 @@ def _expect(reader: _Reader, value: Any, path: str) -> Expect:
                 records = []
             if not isinstance(records, list):
                 raise reader.fail(p, "expected a list of records")
-            expect.ledger[kind] = [_record(reader, kind, r, f"{p}[{i}]")
-                                   for i, r in enumerate(records)]
+            expect.ledger[kind] = [
+                _record(reader, kind, r, f"{p}[{i}]") for i, r in enumerate(records)
+            ]
     return expect
 
 
@@ -225,13 +241,16 @@ def _turns(reader: _Reader, value: Any, path: str) -> list[Turn]:
     for i, item in enumerate(value):
         p = f"{path}[{i}]"
         raw = reader.mapping(item, p, TURN_KEYS)
-        turns.append(Turn(
-            customer=reader.text(raw.get("customer"), f"{p}.customer") or "",
-            reply_includes=reader.strings(raw.get("reply_includes"), f"{p}.reply_includes"),
-            reply_includes_any=reader.strings(raw.get("reply_includes_any"),
-                                              f"{p}.reply_includes_any"),
-            reply_excludes=reader.strings(raw.get("reply_excludes"), f"{p}.reply_excludes"),
-        ))
+        turns.append(
+            Turn(
+                customer=reader.text(raw.get("customer"), f"{p}.customer") or "",
+                reply_includes=reader.strings(raw.get("reply_includes"), f"{p}.reply_includes"),
+                reply_includes_any=reader.strings(
+                    raw.get("reply_includes_any"), f"{p}.reply_includes_any"
+                ),
+                reply_excludes=reader.strings(raw.get("reply_excludes"), f"{p}.reply_excludes"),
+            )
+        )
     return turns
 
 
@@ -246,8 +265,9 @@ def _session(reader: _Reader, value: Any, path: str) -> tuple[str | None, bool]:
     return customer, verified
 
 
-def _scenario(reader: _Reader, raw: dict[str, Any], path: str,
-              defaults: dict[str, Any]) -> Scenario:
+def _scenario(
+    reader: _Reader, raw: dict[str, Any], path: str, defaults: dict[str, Any]
+) -> Scenario:
     prefix = f"{path}." if path else ""
     merged = {**defaults, **{k: v for k, v in raw.items() if k in {"now", "session", "ledger"}}}
     scenario_id = reader.text(raw.get("id"), f"{prefix}id")
@@ -262,12 +282,17 @@ def _scenario(reader: _Reader, raw: dict[str, Any], path: str,
     session_path = f"{prefix}session" if "session" in raw else "session"
     customer_id, verified = _session(reader, merged.get("session"), session_path)
     if customer_id is not None and customer_id not in {c.id for c in ledger.customers}:
-        raise reader.fail(f"{session_path}.customer_id",
-                          f"unknown customer {customer_id!r} in the ledger")
+        raise reader.fail(
+            f"{session_path}.customer_id", f"unknown customer {customer_id!r} in the ledger"
+        )
     tags = reader.strings(raw.get("tags"), f"{prefix}tags")
     return Scenario(
-        id=scenario_id or "", source=reader.source, now=now, ledger=ledger,
-        customer_id=customer_id, verified=verified,
+        id=scenario_id or "",
+        source=reader.source,
+        now=now,
+        ledger=ledger,
+        customer_id=customer_id,
+        verified=verified,
         turns=_turns(reader, raw.get("turns"), f"{prefix}turns"),
         expect=_expect(reader, raw.get("expect"), f"{prefix}expect"),
         title=reader.text(raw.get("title"), f"{prefix}title", required=False) or "",
@@ -285,8 +310,9 @@ def load_scenario_file(path: Path) -> list[Scenario]:
     except yaml.YAMLError as exc:
         raise ScenarioFormatError(source, "(file)", f"not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
-        raise ScenarioFormatError(source, "(file)",
-                                  "expected a scenario (with turns) or a suite (with scenarios)")
+        raise ScenarioFormatError(
+            source, "(file)", "expected a scenario (with turns) or a suite (with scenarios)"
+        )
     if "scenarios" in raw:
         suite = reader.mapping(raw, "", SUITE_KEYS)
         items = suite["scenarios"]
@@ -299,8 +325,9 @@ def load_scenario_file(path: Path) -> list[Scenario]:
             scenarios.append(_scenario(reader, item_raw, f"scenarios[{i}]", defaults))
         return scenarios
     if "turns" not in raw:
-        raise ScenarioFormatError(source, "turns",
-                                  "is required (a scenario has turns; a suite has scenarios)")
+        raise ScenarioFormatError(
+            source, "turns", "is required (a scenario has turns; a suite has scenarios)"
+        )
     scenario_raw = reader.mapping(raw, "", SCENARIO_KEYS)
     return [_scenario(reader, scenario_raw, "", {})]
 
@@ -321,8 +348,9 @@ def load_scenarios(paths: list[Path]) -> list[Scenario]:
     for file in discover(paths):
         for scenario in load_scenario_file(file):
             if scenario.id in seen:
-                raise ScenarioFormatError(str(file), "id",
-                                          f"duplicate id {scenario.id!r} (also in {seen[scenario.id]})")
+                raise ScenarioFormatError(
+                    str(file), "id", f"duplicate id {scenario.id!r} (also in {seen[scenario.id]})"
+                )
             seen[scenario.id] = str(file)
             scenarios.append(scenario)
     return scenarios

@@ -268,13 +268,23 @@ def _write_loan(session: Session, loan_in: LoanIn) -> None:
     )
     session.flush()
     for inst in loan_in.installments:
-        session.add(Installment(loan_id=loan_in.id, due=inst.due, amount=inst.amount, paid=inst.paid))
+        session.add(
+            Installment(loan_id=loan_in.id, due=inst.due, amount=inst.amount, paid=inst.paid)
+        )
     for fee in loan_in.fees:
         session.add(
-            Fee(loan_id=loan_in.id, date=fee.date, kind=fee.kind, amount=fee.amount, waived=fee.waived)
+            Fee(
+                loan_id=loan_in.id,
+                date=fee.date,
+                kind=fee.kind,
+                amount=fee.amount,
+                waived=fee.waived,
+            )
         )
     for event in loan_in.history:
-        record: Any = {"deferral": Deferral, "due_date_change": DueDateChange, "fee_waiver": FeeWaiver}[
-            event.kind
-        ]
+        record: Any = {
+            "deferral": Deferral,
+            "due_date_change": DueDateChange,
+            "fee_waiver": FeeWaiver,
+        }[event.kind]
         session.add(record(loan_id=loan_in.id, date=event.date))

@@ -15,11 +15,11 @@ from sqlmodel import Field, SQLModel
 from agent.db.types import Money, Rate, UTCDateTime, utcnow
 
 
-def money_field(**kwargs) -> Decimal:  # noqa: ANN003
+def money_field(**kwargs) -> Decimal:
     return Field(sa_column=Column(Money(), nullable=False), **kwargs)
 
 
-def timestamp_field(nullable: bool = False, **kwargs) -> datetime:  # noqa: ANN003
+def timestamp_field(nullable: bool = False, **kwargs) -> datetime:
     if nullable:
         return Field(default=None, sa_column=Column(UTCDateTime(), nullable=True), **kwargs)
     return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False), **kwargs)

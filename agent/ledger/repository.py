@@ -73,8 +73,11 @@ def find_customer_by_phone(session: Session, phone: str) -> Customer | None:
     wanted = phone_digits(phone)
     if len(wanted) < 7:
         return None
-    matches = [c for c in session.exec(select(Customer).where(col(Customer.phone).is_not(None)))
-               if _same_phone(phone_digits(c.phone or ""), wanted)]
+    matches = [
+        c
+        for c in session.exec(select(Customer).where(col(Customer.phone).is_not(None)))
+        if _same_phone(phone_digits(c.phone or ""), wanted)
+    ]
     return matches[0] if len(matches) == 1 else None
 
 
@@ -97,7 +100,7 @@ def open_promise(session: Session, loan_id: str) -> PromiseToPay | None:
 
 
 def loan_facts(session: Session, loan: Loan) -> LoanFacts:
-    def dates(model) -> tuple[date, ...]:  # noqa: ANN001
+    def dates(model) -> tuple[date, ...]:
         return tuple(r.date for r in session.exec(select(model).where(model.loan_id == loan.id)))
 
     promise = open_promise(session, loan.id)
@@ -113,7 +116,8 @@ def loan_facts(session: Session, loan: Loan) -> LoanFacts:
             InstallmentFact(i.due, i.amount, i.paid) for i in installments_of(session, loan.id)
         ),
         fees=tuple(
-            FeeFact(f.date, f.kind, f.amount, f.waived or f.paid_on is not None, f.id) for f in fees_of(session, loan.id)
+            FeeFact(f.date, f.kind, f.amount, f.waived or f.paid_on is not None, f.id)
+            for f in fees_of(session, loan.id)
         ),
         deferral_dates=dates(Deferral),
         due_date_change_dates=dates(DueDateChange),
@@ -212,16 +216,17 @@ def defer_installment(
     return deferral
 
 
-def waive_fee(
-    session: Session, fee_id: int, today: date, conversation_id: str | None
-) -> FeeWaiver:
+def waive_fee(session: Session, fee_id: int, today: date, conversation_id: str | None) -> FeeWaiver:
     fee = session.get(Fee, fee_id)
     if fee is None or fee.waived:
         raise ValueError(f"fee {fee_id} is not an open fee")
     fee.waived = True
     session.add(fee)
     waiver = FeeWaiver(
-        loan_id=fee.loan_id, date=today, fee_id=fee.id, amount=fee.amount,
+        loan_id=fee.loan_id,
+        date=today,
+        fee_id=fee.id,
+        amount=fee.amount,
         conversation_id=conversation_id,
     )
     session.add(waiver)
@@ -248,8 +253,13 @@ def update_contact_preferences(
     contact_hours: str | None = None,
 ) -> ContactPreference:
     prefs = contact_preferences(session, customer_id) or ContactPreference(customer_id=customer_id)
-    for name, value in (("sms", sms), ("email", email), ("calls", calls),
-                        ("do_not_contact", do_not_contact), ("contact_hours", contact_hours)):
+    for name, value in (
+        ("sms", sms),
+        ("email", email),
+        ("calls", calls),
+        ("do_not_contact", do_not_contact),
+        ("contact_hours", contact_hours),
+    ):
         if value is not None:
             setattr(prefs, name, value)
     if do_not_contact:
@@ -268,8 +278,9 @@ def apply_payment(session: Session, link: PaymentLink, today: date, now: datetim
     one link cannot both be applied.
     """
     claimed = session.exec(
-        update(PaymentLink).where(col(PaymentLink.id) == link.id,
-                                  col(PaymentLink.used_at).is_(None)).values(used_at=now)
+        update(PaymentLink)
+        .where(col(PaymentLink.id) == link.id, col(PaymentLink.used_at).is_(None))
+        .values(used_at=now)
     )
     if claimed.rowcount != 1:
         raise ValueError("this payment link was already used")
@@ -299,8 +310,9 @@ def apply_payment(session: Session, link: PaymentLink, today: date, now: datetim
         )
         loan.principal_balance = max(loan.principal_balance - applied, Decimal("0.00"))
         session.add(loan)
-    payment = Payment(loan_id=link.loan_id, amount=link.amount, received_on=today,
-                      payment_link_id=link.id)
+    payment = Payment(
+        loan_id=link.loan_id, amount=link.amount, received_on=today, payment_link_id=link.id
+    )
     session.add(payment)
     session.flush()
     return payment

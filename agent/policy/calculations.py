@@ -58,9 +58,7 @@ def accrued_interest(loan: LoanFacts, today: date, day_count_basis: int = 365) -
 def payoff_amount(loan: LoanFacts, today: date, day_count_basis: int = 365) -> Decimal:
     """Unpaid principal plus interest accrued to today plus unpaid fees."""
     return to_money(
-        loan.principal_balance
-        + accrued_interest(loan, today, day_count_basis)
-        + unpaid_fees(loan)
+        loan.principal_balance + accrued_interest(loan, today, day_count_basis) + unpaid_fees(loan)
     )
 
 

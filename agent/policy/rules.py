@@ -12,8 +12,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from agent.policy.calendar import add_months, within_months
 from agent.policy.calculations import days_past_due, payoff_amount, to_money
+from agent.policy.calendar import add_months, within_months
 from agent.policy.config import PolicyConfig
 from agent.policy.facts import LoanFacts
 

@@ -46,8 +46,9 @@ NOT_VERIFIED = (
 
 
 @safe_tool
-def identify_customer(ctx: ConversationContext, loan_number: str | None = None,
-                      phone: str | None = None) -> str:
+def identify_customer(
+    ctx: ConversationContext, loan_number: str | None = None, phone: str | None = None
+) -> str:
     """Remember who the customer says they are; never tells whether that exists."""
     if ctx.verified:
         return ok(message="The customer is already verified.")
@@ -63,10 +64,13 @@ def identify_customer(ctx: ConversationContext, loan_number: str | None = None,
         return refused("missing_identifier", "Ask for the loan number or the phone number on file.")
     if ctx.customer_id is None:
         ctx.claimed_customer_id = found.id if found else "__unknown__"
-    ctx.audit("identify", {"by": "loan_number" if loan_number else "phone",
-                           "matched": found is not None})
-    return ok(message="Noted. Now ask for the date of birth and the 5-digit ZIP code on file "
-                      "to verify. Do not say whether the loan or phone number was found.")
+    ctx.audit(
+        "identify", {"by": "loan_number" if loan_number else "phone", "matched": found is not None}
+    )
+    return ok(
+        message="Noted. Now ask for the date of birth and the 5-digit ZIP code on file "
+        "to verify. Do not say whether the loan or phone number was found."
+    )
 
 
 @safe_tool
@@ -75,12 +79,15 @@ def verify_identity(ctx: ConversationContext, date_of_birth: str, postal_code: s
     if ctx.verified:
         return ok(verified=True, message="Already verified.")
     if ctx.verification_locked:
-        return refused("verification_locked",
-                       "Verification is locked after too many failed attempts; a person will help.")
+        return refused(
+            "verification_locked",
+            "Verification is locked after too many failed attempts; a person will help.",
+        )
     subject = ctx.subject_customer_id
     if subject is None:
-        return refused("missing_identifier",
-                       "First ask for the loan number or the phone number on file.")
+        return refused(
+            "missing_identifier", "First ask for the loan number or the phone number on file."
+        )
     dob = parse_loose_date(date_of_birth)
     postal = "".join(ch for ch in str(postal_code) if ch.isdigit())
     customer = repo.get_customer(ctx.session, subject) if subject != "__unknown__" else None
@@ -106,13 +113,18 @@ def verify_identity(ctx: ConversationContext, date_of_birth: str, postal_code: s
             priority=ctx.policy.priority_for(reason).value,
             summary=f"{policy.max_failed_attempts} failed identity verification attempts.",
         )
-        return refused("verification_locked",
-                       "Those details don't match our records. Verification is now locked for "
-                       "this conversation and a person from our team will help.",
-                       attempts_left=0)
-    return refused("verification_failed",
-                   "Those details don't match our records. Ask the customer to check the date "
-                   "of birth and ZIP code and try again.", attempts_left=remaining)
+        return refused(
+            "verification_locked",
+            "Those details don't match our records. Verification is now locked for "
+            "this conversation and a person from our team will help.",
+            attempts_left=0,
+        )
+    return refused(
+        "verification_failed",
+        "Those details don't match our records. Ask the customer to check the date "
+        "of birth and ZIP code and try again.",
+        attempts_left=remaining,
+    )
 
 
 # --- authorization ---------------------------------------------------------------------
@@ -140,8 +152,11 @@ def _authorized_loan(ctx: ConversationContext, loan_id: str | None) -> Loan | st
         return loans[0]
     if not loans:
         return refused("no_loans", "There is no loan on this customer's profile.")
-    return refused("loan_choice_needed", "The customer has several loans: ask which one.",
-                   loans=[loan.id for loan in loans])
+    return refused(
+        "loan_choice_needed",
+        "The customer has several loans: ask which one.",
+        loans=[loan.id for loan in loans],
+    )
 
 
 def _loan_summary(ctx: ConversationContext, loan: Loan) -> dict[str, Any]:
@@ -162,16 +177,24 @@ def _loan_summary(ctx: ConversationContext, loan: Loan) -> dict[str, Any]:
         "interest_accrued": format_money(accrued_interest(facts, today, basis)),
         "as_of": format_date(today),
         "open_promise_to_pay": (
-            {"amount": format_money(facts.open_promise.amount),
-             "date": format_date(facts.open_promise.date)} if facts.open_promise else None
+            {
+                "amount": format_money(facts.open_promise.amount),
+                "date": format_date(facts.open_promise.date),
+            }
+            if facts.open_promise
+            else None
         ),
         "late_fees": [
-            {"date": format_date(f.date), "amount": format_money(f.amount),
-             "waived": f.waived} for f in facts.fees if f.kind == "late_fee"
+            {"date": format_date(f.date), "amount": format_money(f.amount), "waived": f.waived}
+            for f in facts.fees
+            if f.kind == "late_fee"
         ],
     }
-    summary["_raw"] = {"past_due": str(past_due), "next_due": nxt.due.isoformat() if nxt else None,
-                       "next_amount": str(nxt.remaining) if nxt else None}
+    summary["_raw"] = {
+        "past_due": str(past_due),
+        "next_due": nxt.due.isoformat() if nxt else None,
+        "next_amount": str(nxt.remaining) if nxt else None,
+    }
     return summary
 
 
@@ -200,9 +223,13 @@ def get_payment_history(ctx: ConversationContext, loan_id: str | None = None) ->
         return loan
     installments = repo.installments_of(ctx.session, loan.id)
     paid = [
-        {"due_date": format_date(i.due), "amount": format_money(i.amount),
-         "paid": format_money(i.paid)}
-        for i in installments if i.due < ctx.today or i.paid > 0
+        {
+            "due_date": format_date(i.due),
+            "amount": format_money(i.amount),
+            "paid": format_money(i.paid),
+        }
+        for i in installments
+        if i.due < ctx.today or i.paid > 0
     ]
     payments = [
         {"date": format_date(p.received_on), "amount": format_money(p.amount), "method": p.method}
@@ -226,49 +253,82 @@ def create_payment_link(ctx: ConversationContext, amount: str, loan_id: str | No
     facts = repo.loan_facts(ctx.session, loan)
     decision = rules.check_payment_link(value, facts, ctx.today, ctx.policy)
     ctx.audit("rule", {"tool": "create_payment_link", **decision.as_dict()})
-    bounds = {"min_amount": format_money(decision.details["min_amount"]),
-              "max_amount": format_money(decision.details["max_amount"])}
+    bounds = {
+        "min_amount": format_money(decision.details["min_amount"]),
+        "max_amount": format_money(decision.details["max_amount"]),
+    }
     if not decision.allowed:
-        return refused(decision.code, "A payment link can be for any amount from "
-                       f"{bounds['min_amount']} up to the payoff amount today, "
-                       f"{bounds['max_amount']}.", **bounds)
+        return refused(
+            decision.code,
+            "A payment link can be for any amount from "
+            f"{bounds['min_amount']} up to the payoff amount today, "
+            f"{bounds['max_amount']}.",
+            **bounds,
+        )
     key = f"payment_link:{loan.id}:{value}"
     done = ctx.dialogue.setdefault("done", {})
     if key in done:
         existing = ctx.session.get(PaymentLink, done[key])
         if existing is not None and existing.used_at is None:
-            return ok(loan_id=loan.id, amount=format_money(existing.amount), url=existing.url,
-                      valid_hours=ctx.policy.payment_link.valid_hours, reused=True)
+            return ok(
+                loan_id=loan.id,
+                amount=format_money(existing.amount),
+                url=existing.url,
+                valid_hours=ctx.policy.payment_link.valid_hours,
+                reused=True,
+            )
     created = repo.create_payment_link(
-        ctx.session, loan.id, value, ctx.now, ctx.policy.payment_link.valid_hours,
-        ctx.policy.lender.payment_page_url, ctx.conversation_id,
+        ctx.session,
+        loan.id,
+        value,
+        ctx.now,
+        ctx.policy.payment_link.valid_hours,
+        ctx.policy.lender.payment_page_url,
+        ctx.conversation_id,
     )
     done[key] = created.id
     ctx.actions.append(f"sent a payment link for {format_money(value)} on loan {loan.id}")
     ctx.audit("write", {"record": "payment_link", "loan_id": loan.id, "amount": str(value)})
-    return ok(loan_id=loan.id, amount=format_money(value), url=created.url,
-              valid_hours=ctx.policy.payment_link.valid_hours)
+    return ok(
+        loan_id=loan.id,
+        amount=format_money(value),
+        url=created.url,
+        valid_hours=ctx.policy.payment_link.valid_hours,
+    )
 
 
 # --- writes that need the customer's yes -------------------------------------------------
 
 
-def _confirmation_gate(ctx: ConversationContext, key: str, proposal: dict[str, Any],
-                       confirm: bool) -> str | None:
+def _rule_refusal(decision: rules.Decision, messages: dict[str, str]) -> str:
+    """A refusal stating the rule, with the date it allows again when there is one."""
+    extra = {}
+    if decision.details.get("next_eligible"):
+        extra["next_eligible"] = format_date(decision.details["next_eligible"])
+    return refused(decision.code, messages[decision.code], **extra)
+
+
+def _confirmation_gate(
+    ctx: ConversationContext, key: str, proposal: dict[str, Any], confirm: bool
+) -> str | None:
     """None when the write may go ahead; otherwise the JSON answer to return."""
     pending = ctx.dialogue.setdefault("pending", {})
     if not confirm:
         pending.clear()
         pending[key] = {"turn": ctx.turn, **proposal}
-        return ok(needs_confirmation=True, proposal=proposal,
-                  message="Ask the customer to confirm before this is set up.")
+        return ok(
+            needs_confirmation=True,
+            proposal=proposal,
+            message="Ask the customer to confirm before this is set up.",
+        )
     entry = pending.get(key)
     if entry is None or entry["turn"] >= ctx.turn:
-        return refused("confirmation_required",
-                       "Propose this first (confirm=false) and ask the customer to confirm.")
+        return refused(
+            "confirmation_required",
+            "Propose this first (confirm=false) and ask the customer to confirm.",
+        )
     if not is_affirmative(ctx.customer_text):
-        return refused("confirmation_required",
-                       "The customer has not said yes to this proposal.")
+        return refused("confirmation_required", "The customer has not said yes to this proposal.")
     return None
 
 
@@ -282,8 +342,13 @@ def _finish(ctx: ConversationContext, key: str, record_id: Any) -> None:
 
 
 @safe_tool
-def promise_to_pay(ctx: ConversationContext, amount: str, date: str,
-                   loan_id: str | None = None, confirm: bool = False) -> str:
+def promise_to_pay(
+    ctx: ConversationContext,
+    amount: str,
+    date: str,
+    loan_id: str | None = None,
+    confirm: bool = False,
+) -> str:
     loan = _authorized_loan(ctx, loan_id)
     if isinstance(loan, str):
         return loan
@@ -308,30 +373,58 @@ def promise_to_pay(ctx: ConversationContext, amount: str, date: str,
             "ptp_amount_above_payoff": "The promised amount can't be more than the payoff "
             f"amount today, {format_money(decision.details['max_amount'])}.",
         }
-        return refused(decision.code, messages[decision.code], latest_date=format_date(latest),
-                       max_days_ahead=days, max_amount=format_money(decision.details["max_amount"]))
+        return refused(
+            decision.code,
+            messages[decision.code],
+            latest_date=format_date(latest),
+            max_days_ahead=days,
+            max_amount=format_money(decision.details["max_amount"]),
+        )
     key = f"promise_to_pay:{loan.id}:{value}:{promised.isoformat()}"
-    proposal = {"loan_id": loan.id, "amount": format_money(value), "date": format_date(promised),
-                "replaces_open_promise": decision.details["replaces_open_promise"]}
+    proposal = {
+        "loan_id": loan.id,
+        "amount": format_money(value),
+        "date": format_date(promised),
+        "replaces_open_promise": decision.details["replaces_open_promise"],
+    }
     if (done := _already_done(ctx, key)) is not None:
         return ok(recorded=True, promise_id=done, already_recorded=True, **proposal)
-    gate = _confirmation_gate(ctx, key, {**proposal, "args": {"amount": str(value),
-                              "date": promised.isoformat(), "loan_id": loan.id}}, confirm)
+    gate = _confirmation_gate(
+        ctx,
+        key,
+        {
+            **proposal,
+            "args": {"amount": str(value), "date": promised.isoformat(), "loan_id": loan.id},
+        },
+        confirm,
+    )
     if gate is not None:
         return gate
-    promise, previous = repo.record_promise(ctx.session, loan.id, value, promised,
-                                            ctx.conversation_id)
+    promise, previous = repo.record_promise(
+        ctx.session, loan.id, value, promised, ctx.conversation_id
+    )
     _finish(ctx, key, promise.id)
-    ctx.actions.append(f"recorded a promise to pay {format_money(value)} on "
-                       f"{format_date(promised)} for loan {loan.id}")
-    ctx.audit("write", {"record": "promise_to_pay", "loan_id": loan.id, "amount": str(value),
-                        "date": promised.isoformat(), "replaced": previous.id if previous else None})
+    ctx.actions.append(
+        f"recorded a promise to pay {format_money(value)} on "
+        f"{format_date(promised)} for loan {loan.id}"
+    )
+    ctx.audit(
+        "write",
+        {
+            "record": "promise_to_pay",
+            "loan_id": loan.id,
+            "amount": str(value),
+            "date": promised.isoformat(),
+            "replaced": previous.id if previous else None,
+        },
+    )
     return ok(recorded=True, promise_id=promise.id, **proposal)
 
 
 @safe_tool
-def change_due_date(ctx: ConversationContext, day_of_month: int,
-                    loan_id: str | None = None, confirm: bool = False) -> str:
+def change_due_date(
+    ctx: ConversationContext, day_of_month: int, loan_id: str | None = None, confirm: bool = False
+) -> str:
     loan = _authorized_loan(ctx, loan_id)
     if isinstance(loan, str):
         return loan
@@ -354,16 +447,14 @@ def change_due_date(ctx: ConversationContext, day_of_month: int,
             f"more than {rule.max_days_past_due} days past due; this loan is "
             f"{decision.details['days_past_due']} days past due.",
         }
-        extra = {}
-        if decision.details.get("next_eligible"):
-            extra["next_eligible"] = format_date(decision.details["next_eligible"])
-        return refused(decision.code, messages[decision.code], **extra)
+        return _rule_refusal(decision, messages)
     key = f"due_date_change:{loan.id}:{day}"
     proposal = {"loan_id": loan.id, "day_of_month": day}
-    if (done := _already_done(ctx, key)) is not None:
+    if _already_done(ctx, key) is not None:
         return ok(recorded=True, already_recorded=True, **proposal)
-    gate = _confirmation_gate(ctx, key, {**proposal, "args": {"day_of_month": day,
-                              "loan_id": loan.id}}, confirm)
+    gate = _confirmation_gate(
+        ctx, key, {**proposal, "args": {"day_of_month": day, "loan_id": loan.id}}, confirm
+    )
     if gate is not None:
         return gate
     change = repo.change_due_day(ctx.session, loan, day, ctx.today, ctx.conversation_id)
@@ -371,14 +462,18 @@ def change_due_date(ctx: ConversationContext, day_of_month: int,
     nxt = next_installment(repo.loan_facts(ctx.session, loan), ctx.today)
     ctx.actions.append(f"changed the due day of loan {loan.id} to the {day}")
     ctx.audit("write", {"record": "due_date_change", "loan_id": loan.id, "day": day})
-    return ok(recorded=True, **proposal,
-              next_due_date=format_date(nxt.due) if nxt else None,
-              next_due_amount=format_money(nxt.remaining) if nxt else None)
+    return ok(
+        recorded=True,
+        **proposal,
+        next_due_date=format_date(nxt.due) if nxt else None,
+        next_due_amount=format_money(nxt.remaining) if nxt else None,
+    )
 
 
 @safe_tool
-def request_deferral(ctx: ConversationContext, loan_id: str | None = None,
-                     confirm: bool = False) -> str:
+def request_deferral(
+    ctx: ConversationContext, loan_id: str | None = None, confirm: bool = False
+) -> str:
     loan = _authorized_loan(ctx, loan_id)
     if isinstance(loan, str):
         return loan
@@ -391,8 +486,11 @@ def request_deferral(ctx: ConversationContext, loan_id: str | None = None,
         messages = {
             "deferral_loan_too_new": f"A deferral is possible once the loan has been open at "
             f"least {rule.min_loan_age_months} months"
-            + (f", that is from {format_date(d['eligible_from'])}." if d.get("eligible_from")
-               else "."),
+            + (
+                f", that is from {format_date(d['eligible_from'])}."
+                if d.get("eligible_from")
+                else "."
+            ),
             "deferral_too_past_due": f"A deferral is possible only when the loan is no more "
             f"than {rule.max_days_past_due} days past due; this loan is {d['days_past_due']} "
             "days past due.",
@@ -400,32 +498,35 @@ def request_deferral(ctx: ConversationContext, loan_id: str | None = None,
             f"months; the last one was on {format_date(d.get('last_deferral') or ctx.today)}.",
             "deferral_nothing_to_defer": "There is no unpaid installment to defer.",
         }
-        extra = {}
-        if d.get("next_eligible"):
-            extra["next_eligible"] = format_date(d["next_eligible"])
-        return refused(decision.code, messages[decision.code], **extra)
+        return _rule_refusal(decision, messages)
     schedule = repo.installments_of(ctx.session, loan.id)
     target = next(i for i in schedule if i.paid < i.amount)
     key = f"deferral:{loan.id}"
-    proposal = {"loan_id": loan.id, "installment_due": format_date(target.due),
-                "installment_amount": format_money(target.amount - target.paid),
-                "fee": format_money(rule.fee)}
-    if (done := _already_done(ctx, key)) is not None:
+    proposal = {
+        "loan_id": loan.id,
+        "installment_due": format_date(target.due),
+        "installment_amount": format_money(target.amount - target.paid),
+        "fee": format_money(rule.fee),
+    }
+    if _already_done(ctx, key) is not None:
         return ok(recorded=True, already_recorded=True, loan_id=loan.id)
     gate = _confirmation_gate(ctx, key, {**proposal, "args": {"loan_id": loan.id}}, confirm)
     if gate is not None:
         return gate
     deferral = repo.defer_installment(ctx.session, loan, ctx.today, ctx.conversation_id)
     _finish(ctx, key, deferral.id)
-    ctx.actions.append(f"deferred the {format_date(deferral.installment_due)} installment of "
-                       f"loan {loan.id} to {format_date(deferral.moved_to)}")
+    ctx.actions.append(
+        f"deferred the {format_date(deferral.installment_due)} installment of "
+        f"loan {loan.id} to {format_date(deferral.moved_to)}"
+    )
     ctx.audit("write", {"record": "deferral", "loan_id": loan.id})
     return ok(recorded=True, **proposal, moved_to=format_date(deferral.moved_to))
 
 
 @safe_tool
-def waive_late_fee(ctx: ConversationContext, loan_id: str | None = None,
-                   confirm: bool = False) -> str:
+def waive_late_fee(
+    ctx: ConversationContext, loan_id: str | None = None, confirm: bool = False
+) -> str:
     loan = _authorized_loan(ctx, loan_id)
     if isinstance(loan, str):
         return loan
@@ -442,15 +543,15 @@ def waive_late_fee(ctx: ConversationContext, loan_id: str | None = None,
             f"{format_date(d.get('last_waiver') or ctx.today)}. A person from our team can "
             "review a further request.",
         }
-        extra = {}
-        if d.get("next_eligible"):
-            extra["next_eligible"] = format_date(d["next_eligible"])
-        return refused(decision.code, messages[decision.code], **extra)
+        return _rule_refusal(decision, messages)
     fee_id = decision.details["fee_id"]
     key = f"fee_waiver:{loan.id}:{fee_id}"
-    proposal = {"loan_id": loan.id, "amount": format_money(decision.details["amount"]),
-                "fee_date": format_date(decision.details["fee_date"])}
-    if (done := _already_done(ctx, key)) is not None:
+    proposal = {
+        "loan_id": loan.id,
+        "amount": format_money(decision.details["amount"]),
+        "fee_date": format_date(decision.details["fee_date"]),
+    }
+    if _already_done(ctx, key) is not None:
         return ok(recorded=True, already_recorded=True, **proposal)
     gate = _confirmation_gate(ctx, key, {**proposal, "args": {"loan_id": loan.id}}, confirm)
     if gate is not None:
@@ -467,10 +568,14 @@ def waive_late_fee(ctx: ConversationContext, loan_id: str | None = None,
 
 
 @safe_tool
-def update_contact_preferences(ctx: ConversationContext, sms: bool | None = None,
-                               email: bool | None = None, calls: bool | None = None,
-                               do_not_contact: bool | None = None,
-                               contact_hours: str | None = None) -> str:
+def update_contact_preferences(
+    ctx: ConversationContext,
+    sms: bool | None = None,
+    email: bool | None = None,
+    calls: bool | None = None,
+    do_not_contact: bool | None = None,
+    contact_hours: str | None = None,
+) -> str:
     if not ctx.verified or ctx.customer_id is None:
         return refused(*NOT_VERIFIED)
     if contact_hours is not None and not _valid_hours(contact_hours):
@@ -478,16 +583,37 @@ def update_contact_preferences(ctx: ConversationContext, sms: bool | None = None
     if all(v is None for v in (sms, email, calls, do_not_contact, contact_hours)):
         return refused("nothing_to_change", "Ask which contact preference to change.")
     prefs = repo.update_contact_preferences(
-        ctx.session, ctx.customer_id, ctx.now, ctx.conversation_id, sms=sms, email=email,
-        calls=calls, do_not_contact=do_not_contact, contact_hours=contact_hours,
+        ctx.session,
+        ctx.customer_id,
+        ctx.now,
+        ctx.conversation_id,
+        sms=sms,
+        email=email,
+        calls=calls,
+        do_not_contact=do_not_contact,
+        contact_hours=contact_hours,
     )
-    changed = {k: v for k, v in {"sms": sms, "email": email, "calls": calls,
-               "do_not_contact": do_not_contact, "contact_hours": contact_hours}.items()
-               if v is not None}
+    changed = {
+        k: v
+        for k, v in {
+            "sms": sms,
+            "email": email,
+            "calls": calls,
+            "do_not_contact": do_not_contact,
+            "contact_hours": contact_hours,
+        }.items()
+        if v is not None
+    }
     ctx.actions.append(f"updated contact preferences: {json.dumps(changed)}")
     ctx.audit("write", {"record": "contact_preferences", **changed})
-    return ok(recorded=True, sms=prefs.sms, email=prefs.email, calls=prefs.calls,
-              do_not_contact=prefs.do_not_contact, contact_hours=prefs.contact_hours)
+    return ok(
+        recorded=True,
+        sms=prefs.sms,
+        email=prefs.email,
+        calls=prefs.calls,
+        do_not_contact=prefs.do_not_contact,
+        contact_hours=prefs.contact_hours,
+    )
 
 
 def _valid_hours(text: str) -> bool:
@@ -505,14 +631,26 @@ def search_policy(ctx: ConversationContext, query: str) -> str:
     if ctx.retriever is None:
         return refused("no_policy_index", "The policy documents are not available right now.")
     result = ctx.retriever.search(query, k=3)
-    ctx.audit("retrieval", {"query": query, "chunk_ids": [h.chunk_id for h in result.hits],
-                            "found": result.found})
+    ctx.audit(
+        "retrieval",
+        {"query": query, "chunk_ids": [h.chunk_id for h in result.hits], "found": result.found},
+    )
     if not result.found:
         return ok(found=False, message="No policy document answers this; do not guess.")
-    return ok(found=True, hits=[
-        {"doc_id": h.doc_id, "title": h.title, "section": h.section, "text": h.text,
-         "score": round(h.score, 3), "chunk_id": h.chunk_id} for h in result.hits
-    ])
+    return ok(
+        found=True,
+        hits=[
+            {
+                "doc_id": h.doc_id,
+                "title": h.title,
+                "section": h.section,
+                "text": h.text,
+                "score": round(h.score, 3),
+                "chunk_id": h.chunk_id,
+            }
+            for h in result.hits
+        ],
+    )
 
 
 @safe_tool
@@ -520,14 +658,20 @@ def escalate_to_human(ctx: ConversationContext, reason: str, summary: str = "") 
     try:
         parsed = EscalationReason(reason)
     except ValueError:
-        return refused("bad_reason", "reason must be one of: "
-                       + ", ".join(r.value for r in EscalationReason))
+        return refused(
+            "bad_reason", "reason must be one of: " + ", ".join(r.value for r in EscalationReason)
+        )
     ctx.escalation = EscalationRequest(
-        reason=parsed.value, priority=ctx.policy.priority_for(parsed).value,
-        summary=summary[:500] or f"Escalated by the assistant: {parsed.value}.", source="model",
+        reason=parsed.value,
+        priority=ctx.policy.priority_for(parsed).value,
+        summary=summary[:500] or f"Escalated by the assistant: {parsed.value}.",
+        source="model",
     )
-    return ok(escalated=True, reason=parsed.value,
-              message="A person from our team will take over this conversation.")
+    return ok(
+        escalated=True,
+        reason=parsed.value,
+        message="A person from our team will take over this conversation.",
+    )
 
 
 __all__ = [

@@ -12,8 +12,9 @@ Runtime = ToolRuntime[ConversationContext]
 
 
 @tool
-def identify_customer(runtime: Runtime, loan_number: str | None = None,
-                      phone: str | None = None) -> str:
+def identify_customer(
+    runtime: Runtime, loan_number: str | None = None, phone: str | None = None
+) -> str:
     """For an anonymous chat: note the loan number or the phone number the customer gives.
     Never reveals whether it exists. Then ask for date of birth and ZIP code."""
     return lt.identify_customer(runtime.context, loan_number, phone)
@@ -47,16 +48,18 @@ def create_payment_link(runtime: Runtime, amount: str, loan_id: str | None = Non
 
 
 @tool
-def promise_to_pay(runtime: Runtime, amount: str, date: str, loan_id: str | None = None,
-                   confirm: bool = False) -> str:
+def promise_to_pay(
+    runtime: Runtime, amount: str, date: str, loan_id: str | None = None, confirm: bool = False
+) -> str:
     """Promise to pay `amount` on `date` (YYYY-MM-DD). First call with confirm=false and ask
     the customer; call again with confirm=true only after the customer says yes."""
     return lt.promise_to_pay(runtime.context, amount, date, loan_id, confirm)
 
 
 @tool
-def change_due_date(runtime: Runtime, day_of_month: int, loan_id: str | None = None,
-                    confirm: bool = False) -> str:
+def change_due_date(
+    runtime: Runtime, day_of_month: int, loan_id: str | None = None, confirm: bool = False
+) -> str:
     """Change the monthly due day (1-28). Propose with confirm=false, then confirm=true after
     the customer says yes."""
     return lt.change_due_date(runtime.context, day_of_month, loan_id, confirm)
@@ -77,14 +80,19 @@ def waive_late_fee(runtime: Runtime, loan_id: str | None = None, confirm: bool =
 
 
 @tool
-def update_contact_preferences(runtime: Runtime, sms: bool | None = None,
-                               email: bool | None = None, calls: bool | None = None,
-                               do_not_contact: bool | None = None,
-                               contact_hours: str | None = None) -> str:
+def update_contact_preferences(
+    runtime: Runtime,
+    sms: bool | None = None,
+    email: bool | None = None,
+    calls: bool | None = None,
+    do_not_contact: bool | None = None,
+    contact_hours: str | None = None,
+) -> str:
     """Opt out of (false) or into (true) SMS, e-mail or calls, set contact hours
     ("09:00-17:00"), or record a request to stop all contact (do_not_contact=true)."""
-    return lt.update_contact_preferences(runtime.context, sms, email, calls, do_not_contact,
-                                         contact_hours)
+    return lt.update_contact_preferences(
+        runtime.context, sms, email, calls, do_not_contact, contact_hours
+    )
 
 
 @tool
@@ -102,7 +110,16 @@ def escalate_to_human(runtime: Runtime, reason: str, summary: str = "") -> str:
 
 def servicing_tools() -> list[BaseTool]:
     return [
-        identify_customer, verify_identity, get_account_summary, get_payment_history,
-        create_payment_link, promise_to_pay, change_due_date, request_deferral, waive_late_fee,
-        update_contact_preferences, search_policy, escalate_to_human,
+        identify_customer,
+        verify_identity,
+        get_account_summary,
+        get_payment_history,
+        create_payment_link,
+        promise_to_pay,
+        change_due_date,
+        request_deferral,
+        waive_late_fee,
+        update_contact_preferences,
+        search_policy,
+        escalate_to_human,
     ]

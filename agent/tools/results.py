@@ -27,8 +27,9 @@ def ok(**data: Any) -> str:
 
 def refused(error: str, message: str, **data: Any) -> str:
     """A refusal the model must explain: ``error`` is a stable code, ``message`` the rule."""
-    return json.dumps({"status": "refused", "error": error, "message": message, **data},
-                      default=_json_default)
+    return json.dumps(
+        {"status": "refused", "error": error, "message": message, **data}, default=_json_default
+    )
 
 
 def safe_tool(fn: Callable[..., str]) -> Callable[..., str]:
@@ -38,9 +39,14 @@ def safe_tool(fn: Callable[..., str]) -> Callable[..., str]:
     def wrapper(*args: Any, **kwargs: Any) -> str:
         try:
             return fn(*args, **kwargs)
-        except Exception:  # noqa: BLE001 - the model gets a structured error, the log the trace
+        except Exception:
             log.exception("tool %s failed", fn.__name__)
-            return json.dumps({"status": "error", "error": "internal_error",
-                               "message": "That could not be done right now."})
+            return json.dumps(
+                {
+                    "status": "error",
+                    "error": "internal_error",
+                    "message": "That could not be done right now.",
+                }
+            )
 
     return wrapper

@@ -14,7 +14,7 @@ NOW = datetime(2026, 3, 10, 20, 0, tzinfo=UTC)  # 14:00 in Chicago
 
 
 @pytest.fixture
-def service(engines, db_engine):  # noqa: ANN001, ANN201
+def service(engines, db_engine):
     with Session(db_engine) as session:
         write_ledger(session, parse_ledger(yaml.safe_load(BOOK), "book"))
         ensure_staff_user(session, "alex", "Alex Rivera", "agent", "pw-alex-123")
@@ -24,7 +24,7 @@ def service(engines, db_engine):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def staff(service, db_engine) -> dict[str, StaffUser]:  # noqa: ANN001
+def staff(service, db_engine) -> dict[str, StaffUser]:
     from sqlmodel import select
 
     with Session(db_engine) as session:

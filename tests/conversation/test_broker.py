@@ -7,7 +7,7 @@ import pytest
 from agent.conversation.broker import InProcessBroker, RedisBroker
 
 
-async def _receive_one(broker, channel: str, publish) -> dict:  # noqa: ANN001
+async def _receive_one(broker, channel: str, publish) -> dict:
     async with broker.subscribe(channel) as events:
         await asyncio.sleep(0.2)  # let the subscription settle (Redis)
         publish()
@@ -19,8 +19,13 @@ def test_in_process_fan_out_from_another_thread() -> None:
 
     async def scenario() -> dict:
         loop = asyncio.get_running_loop()
-        return await _receive_one(broker, "conversation:1", lambda: loop.run_in_executor(
-            None, broker.publish, "conversation:1", {"type": "message", "n": 1}))
+        return await _receive_one(
+            broker,
+            "conversation:1",
+            lambda: loop.run_in_executor(
+                None, broker.publish, "conversation:1", {"type": "message", "n": 1}
+            ),
+        )
 
     assert asyncio.run(scenario()) == {"type": "message", "n": 1}
 
@@ -41,6 +46,7 @@ def test_other_channels_are_not_delivered() -> None:
 def test_redis_delivers_between_instances(redis_available: str) -> None:
     sender, receiver = RedisBroker(redis_available), RedisBroker(redis_available)
     event = {"type": "state", "conversation_id": "c1", "state": "queued"}
-    received = asyncio.run(_receive_one(receiver, "conversation:c1",
-                                        lambda: sender.publish("conversation:c1", event)))
+    received = asyncio.run(
+        _receive_one(receiver, "conversation:c1", lambda: sender.publish("conversation:c1", event))
+    )
     assert received == event

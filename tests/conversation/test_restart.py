@@ -19,14 +19,15 @@ from tests.tools.conftest import BOOK
 NOW = datetime(2026, 3, 10, 20, 0, tzinfo=UTC)
 
 
-def _server(engines, url: str):  # noqa: ANN001, ANN202
+def _server(engines, url: str):
     """What a fresh server process builds: a new agent on a new checkpointer connection."""
-    agent = ServicingAgent(engines.settings, engines.policy, engines.embedder,
-                           make_checkpointer(url))
+    agent = ServicingAgent(
+        engines.settings, engines.policy, engines.embedder, make_checkpointer(url)
+    )
     return build_service(replace(engines, agent=agent), create_db_engine(url), clock=lambda: NOW)
 
 
-def test_a_half_finished_promise_continues_after_a_restart(engines, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_half_finished_promise_continues_after_a_restart(engines, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'restart.db'}"
     db = create_db_engine(url)
     create_schema(db)

@@ -10,16 +10,26 @@ from agent.conversation.state import (
 S = ConversationState
 
 
-@pytest.mark.parametrize(("source", "target"), [
-    (S.AI, S.QUEUED), (S.QUEUED, S.HUMAN), (S.HUMAN, S.AI), (S.HUMAN, S.CLOSED),
-    (S.AI, S.CLOSED), (S.QUEUED, S.CLOSED), (S.QUEUED, S.AI)])
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [
+        (S.AI, S.QUEUED),
+        (S.QUEUED, S.HUMAN),
+        (S.HUMAN, S.AI),
+        (S.HUMAN, S.CLOSED),
+        (S.AI, S.CLOSED),
+        (S.QUEUED, S.CLOSED),
+        (S.QUEUED, S.AI),
+    ],
+)
 def test_allowed(source: S, target: S) -> None:
     assert check_transition(source, target) is target
 
 
-@pytest.mark.parametrize(("source", "target"), [
-    (S.AI, S.HUMAN), (S.CLOSED, S.AI), (S.CLOSED, S.QUEUED), (S.HUMAN, S.QUEUED),
-    (S.AI, S.AI)])
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [(S.AI, S.HUMAN), (S.CLOSED, S.AI), (S.CLOSED, S.QUEUED), (S.HUMAN, S.QUEUED), (S.AI, S.AI)],
+)
 def test_refused(source: S, target: S) -> None:
     with pytest.raises(InvalidTransition):
         check_transition(source, target)

@@ -16,60 +16,67 @@ TODAY = date(2026, 3, 10)  # a Tuesday
 
 # --- payment dates -------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("I can pay this Friday", date(2026, 3, 13)),
-    ("on friday", date(2026, 3, 13)),
-    ("by Fri", date(2026, 3, 13)),
-    ("Friday the 13th", date(2026, 3, 13)),
-    ("I'll pay on the 20th", date(2026, 3, 20)),
-    ("the 20th", date(2026, 3, 20)),
-    ("20th", date(2026, 3, 20)),
-    ("on the 5th", date(2026, 4, 5)),  # the 5th of this month has passed
-    ("the 10th", date(2026, 3, 10)),  # today counts
-    ("on the nineteenth", date(2026, 3, 19)),
-    ("March 20", date(2026, 3, 20)),
-    ("march 20th", date(2026, 3, 20)),
-    ("Mar. 20", date(2026, 3, 20)),
-    ("20 March", date(2026, 3, 20)),
-    ("the 20th of March", date(2026, 3, 20)),
-    ("May 22", date(2026, 5, 22)),
-    ("March 2", date(2027, 3, 2)),  # the next March 2
-    ("3/20", date(2026, 3, 20)),
-    ("5/22", date(2026, 5, 22)),
-    ("3/18/2026", date(2026, 3, 18)),
-    ("3/18/26", date(2026, 3, 18)),
-    ("2026-03-18", date(2026, 3, 18)),
-    ("March 24, 2026", date(2026, 3, 24)),
-    ("tomorrow", date(2026, 3, 11)),
-    ("tmrw", date(2026, 3, 11)),
-    ("the day after tomorrow", date(2026, 3, 12)),
-    ("in 5 days", date(2026, 3, 15)),
-    ("in five days", date(2026, 3, 15)),
-    ("in a week", date(2026, 3, 17)),
-    ("in two weeks", date(2026, 3, 24)),
-    ("next week", date(2026, 3, 16)),  # the Monday of next week
-    ("Monday", date(2026, 3, 16)),
-    ("this weekend", date(2026, 3, 14)),
-    ("next Friday", date(2026, 3, 20)),
-    ("end of the month", date(2026, 3, 31)),
-    ("the 5th of next month", date(2026, 4, 5)),
-    ("the 15th of next month", date(2026, 4, 15)),
-    ("I promise to pay later today", TODAY),
-    ("I can pay tonight", TODAY),
-])
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I can pay this Friday", date(2026, 3, 13)),
+        ("on friday", date(2026, 3, 13)),
+        ("by Fri", date(2026, 3, 13)),
+        ("Friday the 13th", date(2026, 3, 13)),
+        ("I'll pay on the 20th", date(2026, 3, 20)),
+        ("the 20th", date(2026, 3, 20)),
+        ("20th", date(2026, 3, 20)),
+        ("on the 5th", date(2026, 4, 5)),  # the 5th of this month has passed
+        ("the 10th", date(2026, 3, 10)),  # today counts
+        ("on the nineteenth", date(2026, 3, 19)),
+        ("March 20", date(2026, 3, 20)),
+        ("march 20th", date(2026, 3, 20)),
+        ("Mar. 20", date(2026, 3, 20)),
+        ("20 March", date(2026, 3, 20)),
+        ("the 20th of March", date(2026, 3, 20)),
+        ("May 22", date(2026, 5, 22)),
+        ("March 2", date(2027, 3, 2)),  # the next March 2
+        ("3/20", date(2026, 3, 20)),
+        ("5/22", date(2026, 5, 22)),
+        ("3/18/2026", date(2026, 3, 18)),
+        ("3/18/26", date(2026, 3, 18)),
+        ("2026-03-18", date(2026, 3, 18)),
+        ("March 24, 2026", date(2026, 3, 24)),
+        ("tomorrow", date(2026, 3, 11)),
+        ("tmrw", date(2026, 3, 11)),
+        ("the day after tomorrow", date(2026, 3, 12)),
+        ("in 5 days", date(2026, 3, 15)),
+        ("in five days", date(2026, 3, 15)),
+        ("in a week", date(2026, 3, 17)),
+        ("in two weeks", date(2026, 3, 24)),
+        ("next week", date(2026, 3, 16)),  # the Monday of next week
+        ("Monday", date(2026, 3, 16)),
+        ("this weekend", date(2026, 3, 14)),
+        ("next Friday", date(2026, 3, 20)),
+        ("end of the month", date(2026, 3, 31)),
+        ("the 5th of next month", date(2026, 4, 5)),
+        ("the 15th of next month", date(2026, 4, 15)),
+        ("I promise to pay later today", TODAY),
+        ("I can pay tonight", TODAY),
+    ],
+)
 def test_payment_dates(text: str, expected: date) -> None:
     found = slots.extract_date(text, TODAY)
     assert found is not None, text
     assert found.value == expected
 
 
-@pytest.mark.parametrize("text", [
-    "what's my balance",
-    "how much do I owe today",
-    "I want to pay $165",
-    "send me a link for 20 dollars",
-    "how much is overdue",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what's my balance",
+        "how much do I owe today",
+        "I want to pay $165",
+        "send me a link for 20 dollars",
+        "how much is overdue",
+    ],
+)
 def test_no_payment_date(text: str) -> None:
     assert slots.extract_date(text, TODAY) is None
 
@@ -94,29 +101,33 @@ def test_explicit_year_is_reported() -> None:
 
 # --- birth dates ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text", [
-    "1988-04-12",
-    "dob 1988-04-12",
-    "1988/04/12",
-    "04/12/1988",
-    "4/12/1988",
-    "4/12/88",
-    "04-12-1988",
-    "4.12.1988",
-    "April 12, 1988",
-    "april 12 1988",
-    "Apr 12 1988",
-    "Apr. 12th, 1988",
-    "12 April 1988",
-    "12th of April 1988",
-    "born on the 12th of April, 1988",
-    "04121988",
-    "19880412",
-    "my birthday is april 12th 88",
-    "April 12th '88",
-    "april twelfth 1988",
-    "the twelfth of april, 1988",
-])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1988-04-12",
+        "dob 1988-04-12",
+        "1988/04/12",
+        "04/12/1988",
+        "4/12/1988",
+        "4/12/88",
+        "04-12-1988",
+        "4.12.1988",
+        "April 12, 1988",
+        "april 12 1988",
+        "Apr 12 1988",
+        "Apr. 12th, 1988",
+        "12 April 1988",
+        "12th of April 1988",
+        "born on the 12th of April, 1988",
+        "04121988",
+        "19880412",
+        "my birthday is april 12th 88",
+        "April 12th '88",
+        "april twelfth 1988",
+        "the twelfth of april, 1988",
+    ],
+)
 def test_birth_dates(text: str) -> None:
     assert slots.extract_birth_date(text) == date(1988, 4, 12)
 
@@ -137,103 +148,124 @@ def test_two_digit_years() -> None:
 
 # --- ZIP codes ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("73301", "73301"),
-    ("zip 73301", "73301"),
-    ("my zip code is 73301", "73301"),
-    ("ZIP: 02139", "02139"),
-    ("postal code 08540", "08540"),
-    ("73301-1234", "73301"),
-    ("1988-04-12, zip 73301", "73301"),
-    ("dob 04/12/1988 73301", "73301"),
-    ("04121988 73301", "73301"),
-    ("April 12, 1988 and 73301", "73301"),
-    ("my phone is (512) 555-0100 and zip 73301", "73301"),
-    ("512-555-0100 73301", "73301"),
-    ("jan 5 1990. zip is 08540. what's the payoff?", "08540"),
-    ("card 4111 1111 1111 1111, zip 73301", "73301"),
-])
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("73301", "73301"),
+        ("zip 73301", "73301"),
+        ("my zip code is 73301", "73301"),
+        ("ZIP: 02139", "02139"),
+        ("postal code 08540", "08540"),
+        ("73301-1234", "73301"),
+        ("1988-04-12, zip 73301", "73301"),
+        ("dob 04/12/1988 73301", "73301"),
+        ("04121988 73301", "73301"),
+        ("April 12, 1988 and 73301", "73301"),
+        ("my phone is (512) 555-0100 and zip 73301", "73301"),
+        ("512-555-0100 73301", "73301"),
+        ("jan 5 1990. zip is 08540. what's the payoff?", "08540"),
+        ("card 4111 1111 1111 1111, zip 73301", "73301"),
+    ],
+)
 def test_postal_codes(text: str, expected: str) -> None:
     assert slots.extract_postal_code(text) == expected
 
 
-@pytest.mark.parametrize("text", [
-    "I can pay $12345",
-    "$12,345.00",
-    "my loan number is HC-20417",
-    "1988-04-12",
-    "04/12/1988",
-    "call me at 512-555-0100",
-    "5125550100",
-    "12345.67",
-    "4111111111111111",
-    "in 2 weeks",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I can pay $12345",
+        "$12,345.00",
+        "my loan number is HC-20417",
+        "1988-04-12",
+        "04/12/1988",
+        "call me at 512-555-0100",
+        "5125550100",
+        "12345.67",
+        "4111111111111111",
+        "in 2 weeks",
+    ],
+)
 def test_not_postal_codes(text: str) -> None:
     assert slots.extract_postal_code(text) is None
 
 
 # --- amounts --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("I can pay $165 on Friday", [Decimal("165.00")]),
-    ("$1,234.56", [Decimal("1234.56")]),
-    ("$ 80", [Decimal("80.00")]),
-    ("$82.5", [Decimal("82.50")]),
-    ("75 dollars", [Decimal("75.00")]),
-    ("165 bucks", [Decimal("165.00")]),
-    ("100 USD", [Decimal("100.00")]),
-    ("pay $100 now and $65 friday", [Decimal("100.00"), Decimal("65.00")]),
-    ("I'll send 165 on 3/20", [Decimal("165")]),
-    ("I'm gonna pay you 120 on monday", [Decimal("120")]),
-    ("I can cover 90 next week", [Decimal("90")]),
-])
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I can pay $165 on Friday", [Decimal("165.00")]),
+        ("$1,234.56", [Decimal("1234.56")]),
+        ("$ 80", [Decimal("80.00")]),
+        ("$82.5", [Decimal("82.50")]),
+        ("75 dollars", [Decimal("75.00")]),
+        ("165 bucks", [Decimal("165.00")]),
+        ("100 USD", [Decimal("100.00")]),
+        ("pay $100 now and $65 friday", [Decimal("100.00"), Decimal("65.00")]),
+        ("I'll send 165 on 3/20", [Decimal("165")]),
+        ("I'm gonna pay you 120 on monday", [Decimal("120")]),
+        ("I can cover 90 next week", [Decimal("90")]),
+    ],
+)
 def test_amounts(text: str, expected: list[Decimal]) -> None:
     assert slots.extract_amounts(text) == expected
 
 
-@pytest.mark.parametrize("text", [
-    "pay on the 20th",
-    "pay in 5 days",
-    "pay 3/20",
-    "my zip is 73301",
-    "what's my balance",
-    "pay at 5 pm",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "pay on the 20th",
+        "pay in 5 days",
+        "pay 3/20",
+        "my zip is 73301",
+        "what's my balance",
+        "pay at 5 pm",
+    ],
+)
 def test_no_amounts(text: str) -> None:
     assert slots.extract_amounts(text) == []
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("send a link for the past due amount", "past_due"),
-    ("what I'm behind", "past_due"),
-    ("to get caught up", "past_due"),
-    ("the full balance", "payoff"),
-    ("pay it all off", "payoff"),
-    ("my next installment", "next_due"),
-    ("this month's bill", "next_due"),
-    ("my monthly payment", "next_due"),
-    ("hello", None),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("send a link for the past due amount", "past_due"),
+        ("what I'm behind", "past_due"),
+        ("to get caught up", "past_due"),
+        ("the full balance", "payoff"),
+        ("pay it all off", "payoff"),
+        ("my next installment", "next_due"),
+        ("this month's bill", "next_due"),
+        ("my monthly payment", "next_due"),
+        ("hello", None),
+    ],
+)
 def test_amount_keywords(text: str, expected: str | None) -> None:
     assert slots.extract_amount_keyword(text) == expected
 
 
 # --- days of the month ---------------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("change my due date to the 20th", 20),
-    ("the 1st", 1),
-    ("the 2nd of each month", 2),
-    ("23rd", 23),
-    ("the fifth", 5),
-    ("twenty-first", 21),
-    ("twenty eighth", 28),
-    ("move it to 15", 15),
-    ("make it 12", 12),
-    ("12", 12),
-    ("the 29th", 29),  # out of range: the tool explains the rule
-])
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("change my due date to the 20th", 20),
+        ("the 1st", 1),
+        ("the 2nd of each month", 2),
+        ("23rd", 23),
+        ("the fifth", 5),
+        ("twenty-first", 21),
+        ("twenty eighth", 28),
+        ("move it to 15", 15),
+        ("make it 12", 12),
+        ("12", 12),
+        ("the 29th", 29),  # out of range: the tool explains the rule
+    ],
+)
 def test_day_of_month(text: str, expected: int) -> None:
     assert slots.extract_day_of_month(text) == expected
 
@@ -245,95 +277,119 @@ def test_no_day_of_month(text: str) -> None:
 
 # --- loan numbers and phones ----------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("my loan number is L100", "L100"),
-    ("loan # hc-20417", "HC-20417"),
-    ("loan id: AB123456", "AB123456"),
-    ("l100", "L100"),
-])
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my loan number is L100", "L100"),
+        ("loan # hc-20417", "HC-20417"),
+        ("loan id: AB123456", "AB123456"),
+        ("l100", "L100"),
+    ],
+)
 def test_loan_numbers(text: str, expected: str) -> None:
     assert slots.extract_loan_number(text) == expected
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("(512) 555-0100", "5125550100"),
-    ("512.555.0100", "5125550100"),
-    ("+1 512 555 0100", "5125550100"),
-    ("5125550100", "5125550100"),
-    ("call 555-0100", "5550100"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("(512) 555-0100", "5125550100"),
+        ("512.555.0100", "5125550100"),
+        ("+1 512 555 0100", "5125550100"),
+        ("5125550100", "5125550100"),
+        ("call 555-0100", "5550100"),
+    ],
+)
 def test_phones(text: str, expected: str) -> None:
     assert slots.extract_phone(text) == expected
 
 
 # --- contact channels and hours -------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("stop texting me", ["sms"]),
-    ("no more text messages", ["sms"]),
-    ("unsubscribe me from emails", ["email"]),
-    ("no e-mails", ["email"]),
-    ("stop the robocalls", ["calls"]),
-    ("no calls or texts", ["sms", "calls"]),
-])
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("stop texting me", ["sms"]),
+        ("no more text messages", ["sms"]),
+        ("unsubscribe me from emails", ["email"]),
+        ("no e-mails", ["email"]),
+        ("stop the robocalls", ["calls"]),
+        ("no calls or texts", ["sms", "calls"]),
+    ],
+)
 def test_channels(text: str, expected: list[str]) -> None:
     assert slots.extract_channels(text) == expected
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("only call me between 9am and 5pm", "09:00-17:00"),
-    ("call between 9 and 5", "09:00-17:00"),
-    ("call me 9-5", "09:00-17:00"),
-    ("you can call me between 6 and 8 pm", "18:00-20:00"),
-    ("please contact me only from 10:00 to 16:00", "10:00-16:00"),
-    ("contact me from 9:30 am to 4:30 pm", "09:30-16:30"),
-    ("I prefer to be contacted in the mornings, like 8 to 11", "08:00-11:00"),
-    ("text me 1 to 4", "13:00-16:00"),
-    ("only call me after 6pm", "18:00-21:00"),
-    ("please don't call me before noon", "08:00-12:00"),
-    ("call me only in the mornings", "08:00-12:00"),
-    ("evenings only please", "17:00-20:00"),
-    ("afternoons are best, call me then", "12:00-17:00"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("only call me between 9am and 5pm", "09:00-17:00"),
+        ("call between 9 and 5", "09:00-17:00"),
+        ("call me 9-5", "09:00-17:00"),
+        ("you can call me between 6 and 8 pm", "18:00-20:00"),
+        ("please contact me only from 10:00 to 16:00", "10:00-16:00"),
+        ("contact me from 9:30 am to 4:30 pm", "09:30-16:30"),
+        ("I prefer to be contacted in the mornings, like 8 to 11", "08:00-11:00"),
+        ("text me 1 to 4", "13:00-16:00"),
+        ("only call me after 6pm", "18:00-21:00"),
+        ("please don't call me before noon", "08:00-12:00"),
+        ("call me only in the mornings", "08:00-12:00"),
+        ("evenings only please", "17:00-20:00"),
+        ("afternoons are best, call me then", "12:00-17:00"),
+    ],
+)
 def test_contact_hours(text: str, expected: str) -> None:
     assert slots.extract_contact_hours(text) == expected
 
 
-@pytest.mark.parametrize("text", [
-    "stop calling me",
-    "I can pay $5 to $10",
-    "I'll pay on the 9th to the 15th",
-    "good morning",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "stop calling me",
+        "I can pay $5 to $10",
+        "I'll pay on the 9th to the 15th",
+        "good morning",
+    ],
+)
 def test_no_contact_hours(text: str) -> None:
     assert slots.extract_contact_hours(text) is None
 
 
 # --- spelling and slang -----------------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("wat is my balanse", "what is my balance"),
-    ("how much is ovedue on my acount", "how much is overdue on my account"),
-    ("can i get a defferal on my paymnet", "can i get a deferral on my payment"),
-    ("i cn pay 165 on fridy", "i can pay 165 on friday"),
-    ("plz waive teh late fe", "please waive the late fee"),
-    ("pls stop txting me", "please stop texting me"),
-    ("snd me a pymnt link", "send me a payment link"),
-    ("let me talk to ur superviser", "let me talk to your supervisor"),
-    ("chnage my due date", "change my due date"),
-])
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("wat is my balanse", "what is my balance"),
+        ("how much is ovedue on my acount", "how much is overdue on my account"),
+        ("can i get a defferal on my paymnet", "can i get a deferral on my payment"),
+        ("i cn pay 165 on fridy", "i can pay 165 on friday"),
+        ("plz waive teh late fe", "please waive the late fee"),
+        ("pls stop txting me", "please stop texting me"),
+        ("snd me a pymnt link", "send me a payment link"),
+        ("let me talk to ur superviser", "let me talk to your supervisor"),
+        ("chnage my due date", "change my due date"),
+    ],
+)
 def test_normalize_fixes_typos_and_slang(text: str, expected: str) -> None:
     assert normalize(text) == expected
 
 
-@pytest.mark.parametrize("text", [
-    "hi, Linh here. born july 4th 2001",
-    "my loan number is L100",
-    "I mailed a check",
-    "another creditor sued me",
-    "dob 1988-04-12 zip 73301",
-    "I emailed you yesterday",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hi, Linh here. born july 4th 2001",
+        "my loan number is L100",
+        "I mailed a check",
+        "another creditor sued me",
+        "dob 1988-04-12 zip 73301",
+        "I emailed you yesterday",
+    ],
+)
 def test_normalize_leaves_correct_text_alone(text: str) -> None:
     assert normalize(text) == text
 

@@ -11,19 +11,24 @@ from agent.ledger.models import PromiseToPay
 from agent.settings import Settings
 
 
-def test_late_payment_conversation_in_the_terminal(tmp_path: Path, engines, monkeypatch) -> None:  # noqa: ANN001
+def test_late_payment_conversation_in_the_terminal(tmp_path: Path, engines, monkeypatch) -> None:
     settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'chat.db'}")
     monkeypatch.setattr("agent.cli._settings", lambda: settings)
     monkeypatch.setattr("agent.terminal_chat.build_engines", lambda _settings: engines)
-    typed = "\n".join([
-        "hi, I missed my payment last month",
-        "my date of birth is 04/12/1988 and my zip is 73301",
-        "what's past due?",
-        "I can pay the past due amount tomorrow",
-        "yes please",
-        "could I promise to pay in two months instead?",
-        "quit",
-    ]) + "\n"
+    typed = (
+        "\n".join(
+            [
+                "hi, I missed my payment last month",
+                "my date of birth is 04/12/1988 and my zip is 73301",
+                "what's past due?",
+                "I can pay the past due amount tomorrow",
+                "yes please",
+                "could I promise to pay in two months instead?",
+                "quit",
+            ]
+        )
+        + "\n"
+    )
     result = CliRunner().invoke(cli.main, ["chat", "--customer", "C100"], input=typed)
     assert result.exit_code == 0, result.output
     out = result.output

@@ -12,16 +12,25 @@ from agent.ledger.loader import LedgerLoadError, load_ledger_file, parse_ledger,
 from agent.ledger.models import Customer, Deferral, Fee, Installment, Loan
 
 GOOD = {
-    "customers": [{"id": "C1", "name": "Ana Diaz", "date_of_birth": "1990-05-01",
-                   "postal_code": "10001"}],
-    "loans": [{
-        "id": "L1", "customer_id": "C1", "opened": "2025-01-10", "apr": 0.1999,
-        "principal_balance": 2650.10, "interest_accrued_through": "2026-01-10",
-        "installments": [{"due": "2026-02-10", "amount": 150.35, "paid": 0.1},
-                         {"due": "2026-03-10", "amount": 150.35}],
-        "fees": [{"date": "2026-02-21", "kind": "late_fee", "amount": 15}],
-        "history": [{"date": "2025-09-01", "kind": "deferral"}],
-    }],
+    "customers": [
+        {"id": "C1", "name": "Ana Diaz", "date_of_birth": "1990-05-01", "postal_code": "10001"}
+    ],
+    "loans": [
+        {
+            "id": "L1",
+            "customer_id": "C1",
+            "opened": "2025-01-10",
+            "apr": 0.1999,
+            "principal_balance": 2650.10,
+            "interest_accrued_through": "2026-01-10",
+            "installments": [
+                {"due": "2026-02-10", "amount": 150.35, "paid": 0.1},
+                {"due": "2026-03-10", "amount": 150.35},
+            ],
+            "fees": [{"date": "2026-02-21", "kind": "late_fee", "amount": 15}],
+            "history": [{"date": "2025-09-01", "kind": "deferral"}],
+        }
+    ],
 }
 
 
@@ -31,7 +40,7 @@ def write_yaml(tmp_path: Path, data: object, name: str = "book.yaml") -> Path:
     return path
 
 
-def test_yaml_numbers_become_exact_cents(tmp_path: Path, db_engine) -> None:  # noqa: ANN001
+def test_yaml_numbers_become_exact_cents(tmp_path: Path, db_engine) -> None:
     ledger = load_ledger_file(write_yaml(tmp_path, GOOD))
     with Session(db_engine) as session:
         write_ledger(session, ledger)
@@ -42,38 +51,70 @@ def test_yaml_numbers_become_exact_cents(tmp_path: Path, db_engine) -> None:  # 
         assert loan.apr == Decimal("0.1999")
         installments = session.exec(select(Installment).order_by(Installment.due)).all()
         assert [(i.amount, i.paid) for i in installments] == [
-            (Decimal("150.35"), Decimal("0.10")), (Decimal("150.35"), Decimal("0.00"))]
+            (Decimal("150.35"), Decimal("0.10")),
+            (Decimal("150.35"), Decimal("0.00")),
+        ]
         assert session.exec(select(Fee)).one().amount == Decimal("15.00")
         assert session.exec(select(Deferral)).one().date == date(2025, 9, 1)
 
 
-def bad(mutate) -> dict:  # noqa: ANN001
+def bad(mutate) -> dict:
     data = yaml.safe_load(yaml.safe_dump(GOOD))
     mutate(data)
     return data
 
 
-@pytest.mark.parametrize(("mutate", "field", "problem"), [
-    (lambda d: d["customers"][0].pop("date_of_birth"), "ledger.customers[0].date_of_birth",
-     "required"),
-    (lambda d: d["loans"][0]["installments"][0].update(amount=-5),
-     "ledger.loans[0].installments[0].amount", "negative"),
-    (lambda d: d["loans"][0].update(customer_id="C999"), "ledger.loans[0].customer_id",
-     "unknown customer"),
-    (lambda d: d["loans"][0].update(opened="2025-13-40"), "ledger.loans[0].opened", "not a date"),
-    (lambda d: d["loans"][0]["fees"][0].update(colour="red"), "ledger.loans[0].fees[0].colour",
-     "unknown field"),
-    (lambda d: d["customers"][0].update(postal_code="7330"), "ledger.customers[0].postal_code",
-     "5 digits"),
-    (lambda d: d["loans"][0]["installments"][0].update(paid=500),
-     "ledger.loans[0].installments[0]", "more than the installment"),
-    (lambda d: d["loans"][0].update(principal_balance="12.345"),
-     "ledger.loans[0].principal_balance", "two decimal"),
-    (lambda d: d["customers"].append(dict(d["customers"][0])), "ledger.customers[1].id",
-     "duplicate"),
-])
-def test_bad_input_names_file_and_field(tmp_path: Path, mutate, field: str,  # noqa: ANN001
-                                        problem: str) -> None:
+@pytest.mark.parametrize(
+    ("mutate", "field", "problem"),
+    [
+        (
+            lambda d: d["customers"][0].pop("date_of_birth"),
+            "ledger.customers[0].date_of_birth",
+            "required",
+        ),
+        (
+            lambda d: d["loans"][0]["installments"][0].update(amount=-5),
+            "ledger.loans[0].installments[0].amount",
+            "negative",
+        ),
+        (
+            lambda d: d["loans"][0].update(customer_id="C999"),
+            "ledger.loans[0].customer_id",
+            "unknown customer",
+        ),
+        (
+            lambda d: d["loans"][0].update(opened="2025-13-40"),
+            "ledger.loans[0].opened",
+            "not a date",
+        ),
+        (
+            lambda d: d["loans"][0]["fees"][0].update(colour="red"),
+            "ledger.loans[0].fees[0].colour",
+            "unknown field",
+        ),
+        (
+            lambda d: d["customers"][0].update(postal_code="7330"),
+            "ledger.customers[0].postal_code",
+            "5 digits",
+        ),
+        (
+            lambda d: d["loans"][0]["installments"][0].update(paid=500),
+            "ledger.loans[0].installments[0]",
+            "more than the installment",
+        ),
+        (
+            lambda d: d["loans"][0].update(principal_balance="12.345"),
+            "ledger.loans[0].principal_balance",
+            "two decimal",
+        ),
+        (
+            lambda d: d["customers"].append(dict(d["customers"][0])),
+            "ledger.customers[1].id",
+            "duplicate",
+        ),
+    ],
+)
+def test_bad_input_names_file_and_field(tmp_path: Path, mutate, field: str, problem: str) -> None:
     path = write_yaml(tmp_path, bad(mutate))
     with pytest.raises(LedgerLoadError) as error:
         load_ledger_file(path)
@@ -85,7 +126,7 @@ def test_bad_input_names_file_and_field(tmp_path: Path, mutate, field: str,  # n
 def test_unreadable_files_are_named(tmp_path: Path) -> None:
     binary = tmp_path / "binary.yaml"
     binary.write_bytes(b"\xff\xfe\x00bad")
-    with pytest.raises(LedgerLoadError, match="binary.yaml"):
+    with pytest.raises(LedgerLoadError, match=r"binary\.yaml"):
         load_ledger_file(binary)
     broken = tmp_path / "broken.yaml"
     broken.write_text("ledger: [unclosed")
@@ -95,7 +136,7 @@ def test_unreadable_files_are_named(tmp_path: Path) -> None:
         load_ledger_file(tmp_path / "nope.yaml")
 
 
-def test_seeding_twice_writes_once(sqlite_engine) -> None:  # noqa: ANN001
+def test_seeding_twice_writes_once(sqlite_engine) -> None:
     ledger = parse_ledger(GOOD, "inline")
     with Session(sqlite_engine) as session:
         assert write_ledger(session, ledger, skip_existing=True) == 1
@@ -107,7 +148,7 @@ def test_seeding_twice_writes_once(sqlite_engine) -> None:  # noqa: ANN001
         assert len(session.exec(select(Installment)).all()) == 2
 
 
-def test_a_payment_link_pays_once(db_engine) -> None:  # noqa: ANN001
+def test_a_payment_link_pays_once(db_engine) -> None:
     from datetime import UTC, datetime
 
     from agent.ledger.models import PaymentLink

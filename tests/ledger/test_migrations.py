@@ -13,7 +13,7 @@ from agent.db.engine import import_all_models
 from agent.db.migrate import alembic_config
 
 
-def _diff(engine) -> list:  # noqa: ANN001
+def _diff(engine) -> list:
     import_all_models()
     with engine.connect() as connection:
         return compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)

@@ -24,7 +24,7 @@ def file_settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
 
 
-def test_demo_book_has_varied_states(policy) -> None:  # noqa: ANN001
+def test_demo_book_has_varied_states(policy) -> None:
     today = date(2026, 11, 25)
     ledger = parse_ledger(demo_ledger(today, policy), "demo book")
     assert len(ledger.customers) >= 8
@@ -40,8 +40,10 @@ def test_demo_book_has_varied_states(policy) -> None:  # noqa: ANN001
     with Session(engine) as session:
         write_ledger(session, ledger)
         session.commit()
-        dpd = {loan.id: days_past_due(loan_facts(session, loan), today)
-               for loan in session.exec(select(Loan))}
+        dpd = {
+            loan.id: days_past_due(loan_facts(session, loan), today)
+            for loan in session.exec(select(Loan))
+        }
     assert dpd["L101"] == 0 and dpd["L100"] == 23 and dpd["L102"] == 4
     assert dpd["L103"] == 45 and dpd["L108"] == 70
 
@@ -56,8 +58,10 @@ def test_seed_is_idempotent_and_hashes_staff_passwords(file_settings: Settings) 
         assert len(session.exec(select(Customer)).all()) == 9
         users = {u.username: u for u in session.exec(select(StaffUser))}
     assert set(users) == {"agent", "supervisor"}
-    generated = dict(line.split() for line in
-                     (file_settings.data_dir / "staff_credentials.txt").read_text().splitlines())
+    generated = dict(
+        line.split()
+        for line in (file_settings.data_dir / "staff_credentials.txt").read_text().splitlines()
+    )
     assert users["agent"].password_hash.startswith("$argon2")
     assert password_matches(users["agent"].password_hash, generated["agent"])
     assert generated["agent"] not in users["agent"].password_hash
@@ -65,9 +69,25 @@ def test_seed_is_idempotent_and_hashes_staff_passwords(file_settings: Settings) 
 
 def test_bad_seed_file_writes_nothing(file_settings: Settings, tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
-    path.write_text(yaml.safe_dump({"ledger": {"customers": [], "loans": [
-        {"id": "L1", "customer_id": "NOPE", "opened": "2025-01-01", "apr": 0.1,
-         "principal_balance": 10, "interest_accrued_through": "2025-01-01"}]}}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "ledger": {
+                    "customers": [],
+                    "loans": [
+                        {
+                            "id": "L1",
+                            "customer_id": "NOPE",
+                            "opened": "2025-01-01",
+                            "apr": 0.1,
+                            "principal_balance": 10,
+                            "interest_accrued_through": "2025-01-01",
+                        }
+                    ],
+                }
+            }
+        )
+    )
     with pytest.raises(SeedError, match=r"bad.yaml: field 'ledger.loans\[0\].customer_id'"):
         seed_database(file_settings, ledger_file=path)
     assert not (file_settings.data_dir / "db.sqlite").exists() or _no_customers(file_settings)

@@ -41,10 +41,15 @@ from tests.llm.scripted_openai import ScriptedOpenAI
 
 @pytest.fixture(scope="session")
 def offline_pieces(tmp_path_factory: pytest.TempPathFactory) -> OfflinePieces:
-    settings = Settings(_env_file=None, environment="test",
-                        data_dir=tmp_path_factory.mktemp("llm-data"),
-                        database_url="sqlite://", redis_url=None,
-                        llm_provider="offline", embedding_provider="local")
+    settings = Settings(
+        _env_file=None,
+        environment="test",
+        data_dir=tmp_path_factory.mktemp("llm-data"),
+        database_url="sqlite://",
+        redis_url=None,
+        llm_provider="offline",
+        embedding_provider="local",
+    )
     policy = load_policy(settings.policy_file)
     embedder = embedder_from_settings(settings)
     guards = InputGuards(EscalationClassifier(embedder, policy))
@@ -65,14 +70,17 @@ def server(scripted_server: ScriptedOpenAI) -> ScriptedOpenAI:
 
 
 @pytest.fixture
-def make_harness(offline_pieces: OfflinePieces, server: ScriptedOpenAI,
-                 ) -> Iterator[HarnessFactory]:
+def make_harness(
+    offline_pieces: OfflinePieces,
+    server: ScriptedOpenAI,
+) -> Iterator[HarnessFactory]:
     """Build a harness; ``timeout`` is the LLM client's timeout in seconds, ``llm`` another
     chat model than the one the settings give (``overrides`` are more settings)."""
     built: list[LLMHarness] = []
 
-    def make(timeout: float = DEFAULT_TIMEOUT, llm: BaseChatModel | None = None,
-             **overrides: Any) -> LLMHarness:
+    def make(
+        timeout: float = DEFAULT_TIMEOUT, llm: BaseChatModel | None = None, **overrides: Any
+    ) -> LLMHarness:
         harness = build_harness(offline_pieces, server, timeout=timeout, llm=llm, **overrides)
         built.append(harness)
         return harness

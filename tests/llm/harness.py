@@ -42,27 +42,43 @@ NOW = datetime(2026, 3, 10, 14, 0, tzinfo=ZoneInfo("America/Chicago")).astimezon
 # L200 ($310.00 due March 10, principal $7,300.00) belongs to someone else.
 LEDGER: dict[str, Any] = {
     "customers": [
-        {"id": "C100", "name": "Maria Lopez", "date_of_birth": "1988-04-12",
-         "postal_code": "73301", "timezone": "America/Chicago"},
-        {"id": "C200", "name": "James Chen", "date_of_birth": "1975-11-02",
-         "postal_code": "10001"},
+        {
+            "id": "C100",
+            "name": "Maria Lopez",
+            "date_of_birth": "1988-04-12",
+            "postal_code": "73301",
+            "timezone": "America/Chicago",
+        },
+        {"id": "C200", "name": "James Chen", "date_of_birth": "1975-11-02", "postal_code": "10001"},
     ],
     "loans": [
-        {"id": "L100", "customer_id": "C100", "opened": "2025-06-15", "apr": 0.2499,
-         "principal_balance": 2650.00, "interest_accrued_through": "2026-01-15",
-         "installments": [
-             {"due": "2026-01-15", "amount": 150.00, "paid": 150.00},
-             {"due": "2026-02-15", "amount": 150.00, "paid": 0},
-             {"due": "2026-03-15", "amount": 150.00, "paid": 0},
-             {"due": "2026-04-15", "amount": 150.00, "paid": 0},
-         ],
-         "fees": [{"date": "2026-02-26", "kind": "late_fee", "amount": 15.00}]},
-        {"id": "L200", "customer_id": "C200", "opened": "2024-01-10", "apr": 0.1899,
-         "principal_balance": 7300.00, "interest_accrued_through": "2026-02-10",
-         "installments": [
-             {"due": "2026-02-10", "amount": 310.00, "paid": 310.00},
-             {"due": "2026-03-10", "amount": 310.00, "paid": 0},
-         ]},
+        {
+            "id": "L100",
+            "customer_id": "C100",
+            "opened": "2025-06-15",
+            "apr": 0.2499,
+            "principal_balance": 2650.00,
+            "interest_accrued_through": "2026-01-15",
+            "installments": [
+                {"due": "2026-01-15", "amount": 150.00, "paid": 150.00},
+                {"due": "2026-02-15", "amount": 150.00, "paid": 0},
+                {"due": "2026-03-15", "amount": 150.00, "paid": 0},
+                {"due": "2026-04-15", "amount": 150.00, "paid": 0},
+            ],
+            "fees": [{"date": "2026-02-26", "kind": "late_fee", "amount": 15.00}],
+        },
+        {
+            "id": "L200",
+            "customer_id": "C200",
+            "opened": "2024-01-10",
+            "apr": 0.1899,
+            "principal_balance": 7300.00,
+            "interest_accrued_through": "2026-02-10",
+            "installments": [
+                {"due": "2026-02-10", "amount": 310.00, "paid": 310.00},
+                {"due": "2026-03-10", "amount": 310.00, "paid": 0},
+            ],
+        },
     ],
 }
 
@@ -120,13 +136,19 @@ class LLMHarness:
 
     def flags(self) -> list[Flag]:
         with Session(self.db) as session:
-            return list(session.exec(select(Flag).where(
-                Flag.conversation_id == self.conversation_id)))
+            return list(
+                session.exec(select(Flag).where(Flag.conversation_id == self.conversation_id))
+            )
 
     def stored_messages(self) -> list[Message]:
         with Session(self.db) as session:
-            return list(session.exec(select(Message).where(
-                Message.conversation_id == self.conversation_id).order_by(col(Message.seq))))
+            return list(
+                session.exec(
+                    select(Message)
+                    .where(Message.conversation_id == self.conversation_id)
+                    .order_by(col(Message.seq))
+                )
+            )
 
     def ledger_changes(self) -> dict[str, dict[str, int]]:
         with Session(self.db) as session:
@@ -139,23 +161,40 @@ class LLMHarness:
 HarnessFactory = Callable[..., LLMHarness]
 
 
-
-
-def build_harness(pieces: OfflinePieces, server: ScriptedOpenAI, *,
-                  timeout: float = DEFAULT_TIMEOUT, llm: BaseChatModel | None = None,
-                  **overrides: Any) -> LLMHarness:
+def build_harness(
+    pieces: OfflinePieces,
+    server: ScriptedOpenAI,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    llm: BaseChatModel | None = None,
+    **overrides: Any,
+) -> LLMHarness:
     """A fresh in-memory database with LEDGER, an agent whose model is ``llm`` or the
     ``ChatOpenAI`` that ``openai_compatible_model`` builds for the scripted server (no
     retries, ``timeout`` seconds), and a conversation service on the clock NOW."""
-    settings = pieces.settings.model_copy(update={
-        "llm_provider": "openai", "llm_base_url": server.base_url,
-        "llm_model": server.model, "llm_api_key": SecretStr(API_KEY),
-        "llm_timeout_seconds": timeout, "llm_max_retries": 0, **overrides})
+    settings = pieces.settings.model_copy(
+        update={
+            "llm_provider": "openai",
+            "llm_base_url": server.base_url,
+            "llm_model": server.model,
+            "llm_api_key": SecretStr(API_KEY),
+            "llm_timeout_seconds": timeout,
+            "llm_max_retries": 0,
+            **overrides,
+        }
+    )
     if llm is None:
         llm = openai_compatible_model(settings)
     agent = ServicingAgent(settings, pieces.policy, pieces.embedder, InMemorySaver(), llm=llm)
-    engines = Engines(settings, pieces.policy, pieces.embedder, agent, pieces.guards,
-                      agent.templates, retriever=None)
+    engines = Engines(
+        settings,
+        pieces.policy,
+        pieces.embedder,
+        agent,
+        pieces.guards,
+        agent.templates,
+        retriever=None,
+    )
     db = create_db_engine("sqlite://")
     create_schema(db)
     with Session(db) as session:
@@ -163,6 +202,12 @@ def build_harness(pieces: OfflinePieces, server: ScriptedOpenAI, *,
         session.commit()
         before = ledger_snapshot(session)
     service = build_service(engines, db, clock=lambda: NOW)
-    return LLMHarness(db=db, service=service, agent=agent, server=server,
-                      ledger_before=before, templates=agent.templates,
-                      agent_settings=settings)
+    return LLMHarness(
+        db=db,
+        service=service,
+        agent=agent,
+        server=server,
+        ledger_before=before,
+        templates=agent.templates,
+        agent_settings=settings,
+    )

@@ -73,8 +73,9 @@ class Completion:
             "object": "chat.completion",
             "created": int(time.time()),
             "model": model,
-            "choices": [{"index": 0, "message": self.message(), "finish_reason": finish,
-                         "logprobs": None}],
+            "choices": [
+                {"index": 0, "message": self.message(), "finish_reason": finish, "logprobs": None}
+            ],
             "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
         }
 
@@ -103,8 +104,11 @@ def call(name: str, call_id: str | None = None, **args: Any) -> dict[str, Any]:
     return raw_call(name, json.dumps(args), call_id)
 
 
-def raw_call(name: str | None, arguments: str | None, call_id: str | None = None,
-             ) -> dict[str, Any]:
+def raw_call(
+    name: str | None,
+    arguments: str | None,
+    call_id: str | None = None,
+) -> dict[str, Any]:
     """A tool call exactly as given (arguments may be invalid JSON, name may be unknown)."""
     function: dict[str, Any] = {}
     if name is not None:
@@ -118,13 +122,15 @@ def reply(text: str, delay: float = 0.0) -> Completion:
     return Completion(content=text, delay=delay)
 
 
-def tool_calls(*calls: dict[str, Any], content: str | None = None,
-               delay: float = 0.0) -> Completion:
+def tool_calls(
+    *calls: dict[str, Any], content: str | None = None, delay: float = 0.0
+) -> Completion:
     return Completion(content=content, tool_calls=tuple(calls), delay=delay)
 
 
-def http_error(status: int = 500, message: str = "scripted server error",
-               delay: float = 0.0) -> HttpError:
+def http_error(
+    status: int = 500, message: str = "scripted server error", delay: float = 0.0
+) -> HttpError:
     return HttpError(status=status, message=message, delay=delay)
 
 
@@ -144,8 +150,11 @@ class ReceivedRequest:
 
     @property
     def system_prompt(self) -> str:
-        return "\n".join(_text(m.get("content")) for m in self.messages
-                         if m.get("role") in ("system", "developer"))
+        return "\n".join(
+            _text(m.get("content"))
+            for m in self.messages
+            if m.get("role") in ("system", "developer")
+        )
 
     @property
     def user_texts(self) -> list[str]:
@@ -157,8 +166,9 @@ class ReceivedRequest:
 
     @property
     def tool_names(self) -> list[str]:
-        return [t["function"]["name"] for t in self.body.get("tools", [])
-                if t.get("type") == "function"]
+        return [
+            t["function"]["name"] for t in self.body.get("tools", []) if t.get("type") == "function"
+        ]
 
     def tool_schema(self, name: str) -> dict[str, Any]:
         for t in self.body.get("tools", []):
@@ -168,8 +178,9 @@ class ReceivedRequest:
 
     def agent_supplied(self) -> str:
         """The text of every message but the model's own (system, user and tool messages)."""
-        return "\n".join(_text(m.get("content")) for m in self.messages
-                         if m.get("role") != "assistant")
+        return "\n".join(
+            _text(m.get("content")) for m in self.messages if m.get("role") != "assistant"
+        )
 
     def everything_sent(self) -> str:
         """The whole request body as text (to check that something never left)."""
@@ -185,20 +196,27 @@ def protocol_errors(messages: list[dict[str, Any]]) -> list[str]:
         if role == "tool":
             call_id = m.get("tool_call_id")
             if call_id not in pending:
-                errors.append(f"messages[{index}]: a 'tool' message must answer a preceding "
-                              f"tool call (tool_call_id {call_id!r})")
+                errors.append(
+                    f"messages[{index}]: a 'tool' message must answer a preceding "
+                    f"tool call (tool_call_id {call_id!r})"
+                )
             else:
                 pending.remove(call_id)
             continue
         if pending:
-            errors.append(f"messages[{index}]: the tool calls {pending} are not followed by "
-                          "tool messages answering each of them")
+            errors.append(
+                f"messages[{index}]: the tool calls {pending} are not followed by "
+                "tool messages answering each of them"
+            )
             pending = []
         if role == "assistant":
             for call in m.get("tool_calls") or []:
                 function = call.get("function") or {}
-                if not call.get("id") or not function.get("name") \
-                        or not isinstance(function.get("arguments"), str):
+                if (
+                    not call.get("id")
+                    or not function.get("name")
+                    or not isinstance(function.get("arguments"), str)
+                ):
                     errors.append(f"messages[{index}]: a malformed tool call {call!r}")
                 pending.append(call.get("id"))
     if pending:
@@ -292,8 +310,9 @@ class ScriptedOpenAI:
                 body = await request.json()
             except ValueError:
                 return _error(400, "the body is not JSON")
-            received = ReceivedRequest(path=request.url.path, headers=dict(request.headers),
-                                       body=body)
+            received = ReceivedRequest(
+                path=request.url.path, headers=dict(request.headers), body=body
+            )
             problems = protocol_errors(list(body.get("messages", []))) if self.strict else []
             if problems:
                 with self._lock:
@@ -321,8 +340,10 @@ class ScriptedOpenAI:
 
         @app.get("/v1/models")
         async def models() -> dict[str, Any]:
-            return {"object": "list", "data": [{"id": self.model, "object": "model",
-                                                 "created": 0, "owned_by": "tests"}]}
+            return {
+                "object": "list",
+                "data": [{"id": self.model, "object": "model", "created": 0, "owned_by": "tests"}],
+            }
 
         return app
 
@@ -340,13 +361,19 @@ class ScriptedOpenAI:
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False,
-                                lifespan="off", timeout_graceful_shutdown=1)
+        config = uvicorn.Config(
+            self.app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=1,
+        )
         self._server = uvicorn.Server(config)
         sock = self._sock
         server = self._server
-        self._thread = threading.Thread(target=lambda: server.run(sockets=[sock]),
-                                        name="scripted-openai", daemon=True)
+        self._thread = threading.Thread(
+            target=lambda: server.run(sockets=[sock]), name="scripted-openai", daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + 10
         while not server.started:
@@ -373,19 +400,33 @@ class ScriptedOpenAI:
 
 
 def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": {
-        "message": message, "type": "server_error" if status >= 500 else "invalid_request_error",
-        "param": None, "code": None}})
+    return JSONResponse(
+        status_code=status,
+        content={
+            "error": {
+                "message": message,
+                "type": "server_error" if status >= 500 else "invalid_request_error",
+                "param": None,
+                "code": None,
+            }
+        },
+    )
 
 
 async def _sse(step: Completion, model: str) -> AsyncIterator[str]:
     """The completion as chat.completion.chunk events: role, content, tool calls, finish."""
-    base = {"id": f"chatcmpl-scripted-{next(_ids)}", "object": "chat.completion.chunk",
-            "created": int(time.time()), "model": model}
+    base = {
+        "id": f"chatcmpl-scripted-{next(_ids)}",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+    }
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
-        payload = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish,
-                                        "logprobs": None}]}
+        payload = {
+            **base,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+        }
         return f"data: {json.dumps(payload)}\n\n"
 
     yield chunk({"role": "assistant", "content": ""})

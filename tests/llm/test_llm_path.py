@@ -35,13 +35,21 @@ from tests.llm.scripted_openai import (
 VERIFY = call("verify_identity", date_of_birth="1988-04-12", postal_code="73301")
 SUMMARY = call("get_account_summary")
 SERVICING_TOOLS = {
-    "identify_customer", "verify_identity", "get_account_summary", "get_payment_history",
-    "create_payment_link", "promise_to_pay", "change_due_date", "request_deferral",
-    "waive_late_fee", "update_contact_preferences", "search_policy", "escalate_to_human",
+    "identify_customer",
+    "verify_identity",
+    "get_account_summary",
+    "get_payment_history",
+    "create_payment_link",
+    "promise_to_pay",
+    "change_due_date",
+    "request_deferral",
+    "waive_late_fee",
+    "update_contact_preferences",
+    "search_policy",
+    "escalate_to_human",
 }
 # What must never reach Maria (or the model, once a tool refused it): James's data.
-JAMES = ["James", "Chen", "C200", "$310.00", "310.00", "$7,300.00", "7300", "1975-11-02",
-         "10001"]
+JAMES = ["James", "Chen", "C200", "$310.00", "310.00", "$7,300.00", "7300", "1975-11-02", "10001"]
 
 
 def facts_of(request: ReceivedRequest) -> dict[str, Any]:
@@ -58,8 +66,9 @@ def audit_payloads(h: LLMHarness, kind: str) -> list[dict[str, Any]]:
 
 
 def tool_results_audited(h: LLMHarness, tool: str | None = None) -> list[str]:
-    return [p["result"] for p in audit_payloads(h, "tool_result")
-            if tool is None or p["tool"] == tool]
+    return [
+        p["result"] for p in audit_payloads(h, "tool_result") if tool is None or p["tool"] == tool
+    ]
 
 
 def flag_kinds(h: LLMHarness) -> list[str]:
@@ -73,13 +82,16 @@ def assert_ledger_unchanged(h: LLMHarness) -> None:
 # --- the happy path and what the endpoint receives ---------------------------------------
 
 
-def test_tool_calls_verify_then_summary_reach_the_customer(harness: LLMHarness,
-                                                           server: ScriptedOpenAI) -> None:
+def test_tool_calls_verify_then_summary_reach_the_customer(
+    harness: LLMHarness, server: ScriptedOpenAI
+) -> None:
     server.script(
         tool_calls(VERIFY),
         tool_calls(SUMMARY),
-        reply("Thanks, Maria, you're verified. Your past-due amount is $165.00, and your "
-              "next payment of $150.00 is due March 15, 2026."),
+        reply(
+            "Thanks, Maria, you're verified. Your past-due amount is $165.00, and your "
+            "next payment of $150.00 is due March 15, 2026."
+        ),
     )
     harness.start("C100")
     outcome = harness.say("hi, what do I owe? my birthday is april 12 1988, zip 73301")
@@ -93,8 +105,11 @@ def test_tool_calls_verify_then_summary_reach_the_customer(harness: LLMHarness,
     assert len(server.requests) == 3 and server.remaining == 0 and not server.rejected
 
     # The tools ran for Maria, and their results went back to the model.
-    assert tool_result(server.requests[1]) == {"status": "ok", "verified": True,
-                                               "first_name": "Maria"}
+    assert tool_result(server.requests[1]) == {
+        "status": "ok",
+        "verified": True,
+        "first_name": "Maria",
+    }
     summary = tool_result(server.requests[2])["loans"]
     assert [loan["loan_id"] for loan in summary] == ["L100"]
     assert summary[0]["past_due_amount"] == "$165.00"
@@ -102,19 +117,22 @@ def test_tool_calls_verify_then_summary_reach_the_customer(harness: LLMHarness,
     # The audit log has the turn, both tool results and no fallback or guardrail.
     turns = audit_payloads(harness, "agent_turn")
     assert [t["model"] for t in turns] == [server.model]
-    assert [c["name"] for c in turns[0]["tool_calls"]] == ["verify_identity",
-                                                          "get_account_summary"]
+    assert [c["name"] for c in turns[0]["tool_calls"]] == ["verify_identity", "get_account_summary"]
     assert [p["tool"] for p in audit_payloads(harness, "tool_result")] == [
-        "verify_identity", "get_account_summary"]
-    assert audit_payloads(harness, "verification") == [{"result": "verified",
-                                                         "customer_id": "C100"}]
+        "verify_identity",
+        "get_account_summary",
+    ]
+    assert audit_payloads(harness, "verification") == [
+        {"result": "verified", "customer_id": "C100"}
+    ]
     assert not harness.audit("model_fallback") and not harness.audit("guardrail")
     assert not flag_kinds(harness)
     assert harness.audit_chain_ok()
 
 
 def test_the_endpoint_gets_system_prompt_session_facts_and_tools(
-        harness: LLMHarness, server: ScriptedOpenAI) -> None:
+    harness: LLMHarness, server: ScriptedOpenAI
+) -> None:
     server.script(tool_calls(VERIFY), reply("Thanks, Maria, you're verified."))
     harness.start("C100")
     harness.say("my date of birth is 1988-04-12 and my zip is 73301")
@@ -136,7 +154,9 @@ def test_the_endpoint_gets_system_prompt_session_facts_and_tools(
             assert "runtime" not in schema["parameters"].get("properties", {})
             assert schema["description"]
     assert set(first.tool_schema("verify_identity")["parameters"]["required"]) == {
-        "date_of_birth", "postal_code"}
+        "date_of_birth",
+        "postal_code",
+    }
 
     # The session facts are current on every call: verified after the tool said so.
     before, after = facts_of(first), facts_of(second)
@@ -147,10 +167,13 @@ def test_the_endpoint_gets_system_prompt_session_facts_and_tools(
     assert first.user_texts == ["my date of birth is 1988-04-12 and my zip is 73301"]
 
 
-def test_a_plain_reply_before_verification_is_shown_as_is(harness: LLMHarness,
-                                                          server: ScriptedOpenAI) -> None:
-    answer = ("I can help with that. First, please tell me your date of birth and the "
-              "5-digit ZIP code on file.")
+def test_a_plain_reply_before_verification_is_shown_as_is(
+    harness: LLMHarness, server: ScriptedOpenAI
+) -> None:
+    answer = (
+        "I can help with that. First, please tell me your date of birth and the "
+        "5-digit ZIP code on file."
+    )
     server.script(reply(answer))
     harness.start("C100")
     outcome = harness.say("how much do I owe?")
@@ -162,8 +185,7 @@ def test_a_plain_reply_before_verification_is_shown_as_is(harness: LLMHarness,
     assert_ledger_unchanged(harness)
 
 
-def test_card_numbers_reach_the_model_masked(harness: LLMHarness,
-                                             server: ScriptedOpenAI) -> None:
+def test_card_numbers_reach_the_model_masked(harness: LLMHarness, server: ScriptedOpenAI) -> None:
     server.script(
         reply("I can't take card details in chat, but I can send you a secure payment link."),
         reply("Sure, which amount would you like the link for?"),
@@ -189,17 +211,33 @@ def test_card_numbers_reach_the_model_masked(harness: LLMHarness,
 # --- output guard: ungrounded figures and account data before verification ----------------
 
 
-@pytest.mark.parametrize(("verified", "tools", "bad_replies", "violation"), [
-    pytest.param(False, [], ["Your balance is $2,762.97 on loan L100.",
-                             "You owe $165.00 right now."],
-                 "account_data_before_verification", id="figures-before-verification"),
-    pytest.param(True, [tool_calls(SUMMARY)], ["You owe $200.00 today.",
-                                               "Your balance is $1,999.99."],
-                 "ungrounded_amount", id="ungrounded-after-verification"),
-])
+@pytest.mark.parametrize(
+    ("verified", "tools", "bad_replies", "violation"),
+    [
+        pytest.param(
+            False,
+            [],
+            ["Your balance is $2,762.97 on loan L100.", "You owe $165.00 right now."],
+            "account_data_before_verification",
+            id="figures-before-verification",
+        ),
+        pytest.param(
+            True,
+            [tool_calls(SUMMARY)],
+            ["You owe $200.00 today.", "Your balance is $1,999.99."],
+            "ungrounded_amount",
+            id="ungrounded-after-verification",
+        ),
+    ],
+)
 def test_a_bad_reply_twice_is_replaced_and_flagged(
-        harness: LLMHarness, server: ScriptedOpenAI, verified: bool, tools: list[Any],
-        bad_replies: list[str], violation: str) -> None:
+    harness: LLMHarness,
+    server: ScriptedOpenAI,
+    verified: bool,
+    tools: list[Any],
+    bad_replies: list[str],
+    violation: str,
+) -> None:
     server.script(*tools, *(reply(text) for text in bad_replies))
     harness.start("C100", verified=verified)
     outcome = harness.say("how much do I owe?")
@@ -224,17 +262,23 @@ def test_a_bad_reply_twice_is_replaced_and_flagged(
     assert_ledger_unchanged(harness)
 
 
-def test_a_regenerated_grounded_reply_is_sent_without_a_flag(harness: LLMHarness,
-                                                              server: ScriptedOpenAI) -> None:
-    server.script(tool_calls(SUMMARY), reply("You owe $200.00 today."),
-                  reply("Your past-due amount is $165.00."))
+def test_a_regenerated_grounded_reply_is_sent_without_a_flag(
+    harness: LLMHarness, server: ScriptedOpenAI
+) -> None:
+    server.script(
+        tool_calls(SUMMARY),
+        reply("You owe $200.00 today."),
+        reply("Your past-due amount is $165.00."),
+    )
     harness.start("C100", verified=True)
     outcome = harness.say("how much is past due?")
 
     assert outcome.reply_text.endswith("Your past-due amount is $165.00.")
     assert "$200.00" not in outcome.reply_text
     assert [p["verdict"] for p in audit_payloads(harness, "guardrail")] == [
-        "regenerate", "regenerated_ok"]
+        "regenerate",
+        "regenerated_ok",
+    ]
     assert not flag_kinds(harness) and not harness.conversation().flagged
 
 
@@ -242,15 +286,19 @@ def test_a_regenerated_grounded_reply_is_sent_without_a_flag(harness: LLMHarness
 
 
 def test_another_customers_loan_is_refused_like_an_unknown_loan(
-        harness: LLMHarness, server: ScriptedOpenAI) -> None:
+    harness: LLMHarness, server: ScriptedOpenAI
+) -> None:
     server.script(
         tool_calls(call("get_account_summary", loan_id="L200")),
         reply("I can't find that loan among the accounts I can discuss here."),
         tool_calls(call("get_account_summary", loan_id="L999")),
         reply("I can't find that loan among the accounts I can discuss here."),
-        tool_calls(call("create_payment_link", amount="310.00", loan_id="L200"),
-                   call("promise_to_pay", amount="310.00", date="2026-03-13", loan_id="L200",
-                        confirm=True)),
+        tool_calls(
+            call("create_payment_link", amount="310.00", loan_id="L200"),
+            call(
+                "promise_to_pay", amount="310.00", date="2026-03-13", loan_id="L200", confirm=True
+            ),
+        ),
         reply("I can only help with your own loans."),
     )
     harness.start("C100", verified=True)
@@ -276,11 +324,14 @@ def test_another_customers_loan_is_refused_like_an_unknown_loan(
     assert_ledger_unchanged(harness)
 
 
-def test_a_reply_naming_another_loan_is_replaced(harness: LLMHarness,
-                                                 server: ScriptedOpenAI) -> None:
-    server.script(tool_calls(SUMMARY),
-                  reply("Loan L200 is also on file, but yours is L100."),
-                  reply("Loan L200 is also on file, but yours is L100."))
+def test_a_reply_naming_another_loan_is_replaced(
+    harness: LLMHarness, server: ScriptedOpenAI
+) -> None:
+    server.script(
+        tool_calls(SUMMARY),
+        reply("Loan L200 is also on file, but yours is L100."),
+        reply("Loan L200 is also on file, but yours is L100."),
+    )
     harness.start("C100", verified=True)
     outcome = harness.say("which loans do I have?")
 
@@ -301,10 +352,13 @@ def promises(h: LLMHarness) -> list[PromiseToPay]:
         return list(session.exec(select(PromiseToPay)))
 
 
-def test_confirm_true_without_a_proposal_is_refused(harness: LLMHarness,
-                                                    server: ScriptedOpenAI) -> None:
-    server.script(tool_calls(call("promise_to_pay", **PTP_ARGS, confirm=True)),
-                  reply("Shall I set up a promise to pay $165.00 on March 13, 2026?"))
+def test_confirm_true_without_a_proposal_is_refused(
+    harness: LLMHarness, server: ScriptedOpenAI
+) -> None:
+    server.script(
+        tool_calls(call("promise_to_pay", **PTP_ARGS, confirm=True)),
+        reply("Shall I set up a promise to pay $165.00 on March 13, 2026?"),
+    )
     harness.start("C100", verified=True)
     harness.say("I can pay the $165 this Friday")
 
@@ -315,8 +369,9 @@ def test_confirm_true_without_a_proposal_is_refused(harness: LLMHarness,
     assert_ledger_unchanged(harness)
 
 
-def test_confirm_true_after_the_customer_says_no_is_refused(harness: LLMHarness,
-                                                            server: ScriptedOpenAI) -> None:
+def test_confirm_true_after_the_customer_says_no_is_refused(
+    harness: LLMHarness, server: ScriptedOpenAI
+) -> None:
     server.script(
         tool_calls(call("promise_to_pay", **PTP_ARGS, confirm=False)),
         reply("I can set up a promise to pay $165.00 on March 13, 2026. Shall I set that up?"),
@@ -330,8 +385,10 @@ def test_confirm_true_after_the_customer_says_no_is_refused(harness: LLMHarness,
     proposal = tool_result(server.requests[1])
     assert proposal["status"] == "ok" and proposal["needs_confirmation"] is True
     # The pending proposal is in the next turn's session facts ...
-    assert "promise_to_pay:L100:165.00:2026-03-13" in \
-        facts_of(server.requests[2])["pending_confirmations"]
+    assert (
+        "promise_to_pay:L100:165.00:2026-03-13"
+        in facts_of(server.requests[2])["pending_confirmations"]
+    )
     # ... but without a yes the tool refuses the write.
     refusal = tool_result(server.requests[3])
     assert refusal["status"] == "refused" and refusal["error"] == "confirmation_required"
@@ -340,8 +397,9 @@ def test_confirm_true_after_the_customer_says_no_is_refused(harness: LLMHarness,
     assert_ledger_unchanged(harness)
 
 
-def test_confirm_true_after_a_yes_writes_exactly_once(harness: LLMHarness,
-                                                      server: ScriptedOpenAI) -> None:
+def test_confirm_true_after_a_yes_writes_exactly_once(
+    harness: LLMHarness, server: ScriptedOpenAI
+) -> None:
     confirm = call("promise_to_pay", **PTP_ARGS, confirm=True)
     server.script(
         tool_calls(call("promise_to_pay", **PTP_ARGS, confirm=False)),
@@ -358,20 +416,21 @@ def test_confirm_true_after_a_yes_writes_exactly_once(harness: LLMHarness,
     assert tool_result(server.requests[4])["already_recorded"] is True
     rows = promises(harness)
     assert [(p.loan_id, p.amount, p.date.isoformat()) for p in rows] == [
-        ("L100", Decimal("165.00"), "2026-03-13")]
-    assert harness.ledger_changes() == {"promisetopay": {"added": 1, "removed": 0,
-                                                         "modified": 0}}
+        ("L100", Decimal("165.00"), "2026-03-13")
+    ]
+    assert harness.ledger_changes() == {"promisetopay": {"added": 1, "removed": 0, "modified": 0}}
     assert "$165.00" in outcome.reply_text
 
 
 # --- malformed, unknown and invalid tool calls ---------------------------------------------
 
 
-def test_a_malformed_tool_call_is_regenerated(harness: LLMHarness,
-                                              server: ScriptedOpenAI) -> None:
-    server.script(tool_calls(raw_call("get_account_summary", "{loan_id: L100")),
-                  tool_calls(SUMMARY),
-                  reply("Your past-due amount is $165.00."))
+def test_a_malformed_tool_call_is_regenerated(harness: LLMHarness, server: ScriptedOpenAI) -> None:
+    server.script(
+        tool_calls(raw_call("get_account_summary", "{loan_id: L100")),
+        tool_calls(SUMMARY),
+        reply("Your past-due amount is $165.00."),
+    )
     harness.start("C100", verified=True)
     outcome = harness.say("what's past due?")
 
@@ -380,25 +439,31 @@ def test_a_malformed_tool_call_is_regenerated(harness: LLMHarness,
     assert note["role"] == "system" and "could not be read" in note["content"]
     assert "get_account_summary" in note["content"]
     assert [p["verdict"] for p in audit_payloads(harness, "guardrail")] == [
-        "regenerate", "regenerated_ok"]
+        "regenerate",
+        "regenerated_ok",
+    ]
     assert not server.rejected and not flag_kinds(harness)
 
 
-@pytest.mark.parametrize("bad_call", [
-    pytest.param(raw_call("get_account_summary", "{not json"), id="invalid-json"),
-    pytest.param(raw_call("", '{"amount": "165.00"}'), id="no-tool-name"),
-])
+@pytest.mark.parametrize(
+    "bad_call",
+    [
+        pytest.param(raw_call("get_account_summary", "{not json"), id="invalid-json"),
+        pytest.param(raw_call("", '{"amount": "165.00"}'), id="no-tool-name"),
+    ],
+)
 def test_malformed_tool_calls_twice_end_the_turn_safely(
-        harness: LLMHarness, server: ScriptedOpenAI, bad_call: dict[str, Any]) -> None:
-    server.script(tool_calls(bad_call), tool_calls(bad_call),
-                  reply("Is there anything else I can help with?"))
+    harness: LLMHarness, server: ScriptedOpenAI, bad_call: dict[str, Any]
+) -> None:
+    server.script(
+        tool_calls(bad_call), tool_calls(bad_call), reply("Is there anything else I can help with?")
+    )
     harness.start("C100", verified=True)
     first = harness.say("send me a link for $165")
 
     assert first.reply_text.endswith(harness.templates.render("tool_error"))
     assert flag_kinds(harness) == ["invalid_tool_call"]
-    assert [p["verdict"] for p in audit_payloads(harness, "guardrail")] == [
-        "regenerate", "dropped"]
+    assert [p["verdict"] for p in audit_payloads(harness, "guardrail")] == ["regenerate", "dropped"]
     assert not tool_results_audited(harness)
     assert_ledger_unchanged(harness)
 
@@ -411,7 +476,8 @@ def test_malformed_tool_calls_twice_end_the_turn_safely(
 
 
 def test_arguments_that_are_not_an_object_count_as_an_endpoint_failure(
-        harness: LLMHarness, server: ScriptedOpenAI) -> None:
+    harness: LLMHarness, server: ScriptedOpenAI
+) -> None:
     # langchain-openai cannot even build the message from '["165.00"]': the call fails
     # like a broken endpoint, and the offline engine serves the turn from the ledger.
     server.script(tool_calls(raw_call("create_payment_link", '["165.00"]')))
@@ -427,22 +493,23 @@ def test_arguments_that_are_not_an_object_count_as_an_endpoint_failure(
     assert links[0].url in outcome.reply_text
 
 
-def test_valid_calls_survive_beside_malformed_ones(harness: LLMHarness,
-                                                   server: ScriptedOpenAI) -> None:
+def test_valid_calls_survive_beside_malformed_ones(
+    harness: LLMHarness, server: ScriptedOpenAI
+) -> None:
     mixed = tool_calls(SUMMARY, raw_call("get_payment_history", "{oops"))
     server.script(mixed, mixed, reply("Your past-due amount is $165.00."))
     harness.start("C100", verified=True)
     outcome = harness.say("what's past due and what did I pay?")
 
     assert outcome.reply_text.endswith("Your past-due amount is $165.00.")
-    assert [p["tool"] for p in audit_payloads(harness, "tool_result")] == [
-        "get_account_summary"]
+    assert [p["tool"] for p in audit_payloads(harness, "tool_result")] == ["get_account_summary"]
     assert flag_kinds(harness) == ["invalid_tool_call"]
     assert not server.rejected  # the third request answers every call it carries
 
 
-def test_an_unknown_tool_gets_an_error_and_nothing_runs(harness: LLMHarness,
-                                                        server: ScriptedOpenAI) -> None:
+def test_an_unknown_tool_gets_an_error_and_nothing_runs(
+    harness: LLMHarness, server: ScriptedOpenAI
+) -> None:
     server.script(
         tool_calls(call("transfer_funds", from_loan="L100", to_loan="L200", amount="500")),
         tool_calls(call("get_balance_of_any_loan", loan_id="L200")),
@@ -458,8 +525,9 @@ def test_an_unknown_tool_gets_an_error_and_nothing_runs(harness: LLMHarness,
     assert_ledger_unchanged(harness)
 
 
-def test_invalid_arguments_for_a_known_tool_do_nothing(harness: LLMHarness,
-                                                       server: ScriptedOpenAI) -> None:
+def test_invalid_arguments_for_a_known_tool_do_nothing(
+    harness: LLMHarness, server: ScriptedOpenAI
+) -> None:
     server.script(
         tool_calls(call("verify_identity", date_of_birth="1988-04-12")),  # no postal code
         reply("Thanks. What's the 5-digit ZIP code on file?"),
@@ -483,7 +551,8 @@ def test_invalid_arguments_for_a_known_tool_do_nothing(harness: LLMHarness,
 
 
 def test_an_http_500_falls_back_to_the_offline_engine_for_the_turn(
-        harness: LLMHarness, server: ScriptedOpenAI) -> None:
+    harness: LLMHarness, server: ScriptedOpenAI
+) -> None:
     server.script(http_error(500, "upstream exploded"), reply("Anything else?"))
     harness.start("C100", verified=True)
     outcome = harness.say("what's past due?")
@@ -504,7 +573,8 @@ def test_an_http_500_falls_back_to_the_offline_engine_for_the_turn(
 
 
 def test_a_slow_endpoint_times_out_and_the_offline_engine_answers(
-        make_harness: HarnessFactory, server: ScriptedOpenAI) -> None:
+    make_harness: HarnessFactory, server: ScriptedOpenAI
+) -> None:
     harness = make_harness(timeout=0.5)
     server.script(Forever(reply("This answer comes far too late: $9,999.00.", delay=6)))
     harness.start("C100", verified=True)
@@ -522,7 +592,8 @@ def test_a_slow_endpoint_times_out_and_the_offline_engine_answers(
 
 
 def test_a_failure_mid_turn_lets_the_offline_engine_finish_it(
-        harness: LLMHarness, server: ScriptedOpenAI) -> None:
+    harness: LLMHarness, server: ScriptedOpenAI
+) -> None:
     server.script(tool_calls(VERIFY), http_error(503, "overloaded"))
     harness.start("C100")
     outcome = harness.say("what's past due? dob 1988-04-12 zip 73301")
@@ -537,8 +608,9 @@ def test_a_failure_mid_turn_lets_the_offline_engine_finish_it(
 # --- a model that loops on tool calls --------------------------------------------------------
 
 
-def test_a_tool_call_loop_ends_with_a_safe_reply(harness: LLMHarness,
-                                                 server: ScriptedOpenAI) -> None:
+def test_a_tool_call_loop_ends_with_a_safe_reply(
+    harness: LLMHarness, server: ScriptedOpenAI
+) -> None:
     server.script(Forever(tool_calls(SUMMARY)))
     harness.start("C100", verified=True)
     outcome = harness.say("what's past due?")
@@ -548,8 +620,9 @@ def test_a_tool_call_loop_ends_with_a_safe_reply(harness: LLMHarness,
     assert "limit" not in outcome.reply_text.lower()  # no framework text for the customer
     assert len(server.requests) == limit
     assert "model_call_limit" in flag_kinds(harness)
-    verdicts = [p for p in audit_payloads(harness, "guardrail")
-                if p.get("verdict") == "model_call_limit"]
+    verdicts = [
+        p for p in audit_payloads(harness, "guardrail") if p.get("verdict") == "model_call_limit"
+    ]
     assert len(verdicts) == 1 and verdicts[0]["limit"] == limit
     assert_ledger_unchanged(harness)
 
@@ -560,24 +633,24 @@ def test_a_tool_call_loop_ends_with_a_safe_reply(harness: LLMHarness,
     assert len(server.requests) == 1 and not server.rejected
 
 
-def test_a_write_loop_is_capped_and_writes_once(harness: LLMHarness,
-                                                server: ScriptedOpenAI) -> None:
+def test_a_write_loop_is_capped_and_writes_once(
+    harness: LLMHarness, server: ScriptedOpenAI
+) -> None:
     link = call("create_payment_link", amount="165.00")
     server.script(Forever(tool_calls(link, link, link)))
     harness.start("C100", verified=True)
     outcome = harness.say("send me a payment link for $165")
 
-    ran = [r for r in tool_results_audited(harness, "create_payment_link")
-           if r.startswith("{")]
-    blocked = [r for r in tool_results_audited(harness, "create_payment_link")
-               if "limit" in r.lower()]
+    ran = [r for r in tool_results_audited(harness, "create_payment_link") if r.startswith("{")]
+    blocked = [
+        r for r in tool_results_audited(harness, "create_payment_link") if "limit" in r.lower()
+    ]
     assert len(ran) == harness.agent_settings.max_tool_calls_per_turn
     assert blocked  # calls beyond the cap were refused, not run
     with Session(harness.db) as session:
         links = list(session.exec(select(PaymentLink)))
     assert [(link.loan_id, link.amount) for link in links] == [("L100", Decimal("165.00"))]
-    assert harness.ledger_changes() == {"paymentlink": {"added": 1, "removed": 0,
-                                                        "modified": 0}}
+    assert harness.ledger_changes() == {"paymentlink": {"added": 1, "removed": 0, "modified": 0}}
     assert outcome.reply_text.endswith(harness.templates.render("tool_error"))
     assert "model_call_limit" in flag_kinds(harness)
 
@@ -585,10 +658,18 @@ def test_a_write_loop_is_capped_and_writes_once(harness: LLMHarness,
 # --- streaming -----------------------------------------------------------------------------
 
 
-def test_a_streaming_client_works_over_server_sent_events(make_harness: HarnessFactory,
-                                                          server: ScriptedOpenAI) -> None:
-    llm = ChatOpenAI(model=server.model, base_url=server.base_url, api_key=API_KEY,
-                     timeout=5, max_retries=0, temperature=0, streaming=True)
+def test_a_streaming_client_works_over_server_sent_events(
+    make_harness: HarnessFactory, server: ScriptedOpenAI
+) -> None:
+    llm = ChatOpenAI(
+        model=server.model,
+        base_url=server.base_url,
+        api_key=API_KEY,
+        timeout=5,
+        max_retries=0,
+        temperature=0,
+        streaming=True,
+    )
     harness = make_harness(llm=llm)
     server.script(tool_calls(SUMMARY), reply("Your past-due amount is $165.00."))
     harness.start("C100", verified=True)

@@ -22,11 +22,15 @@ from agent.policy.formatting import format_date, format_money, ordinal
 D = Decimal
 
 
-def maria(**overrides) -> LoanFacts:  # noqa: ANN003
+def maria(**overrides) -> LoanFacts:
     """Loan L100 of the public scenarios."""
     values = dict(
-        loan_id="L100", customer_id="C100", opened=date(2025, 6, 15), apr=D("0.2499"),
-        principal_balance=D("2650.00"), interest_accrued_through=date(2026, 1, 15),
+        loan_id="L100",
+        customer_id="C100",
+        opened=date(2025, 6, 15),
+        apr=D("0.2499"),
+        principal_balance=D("2650.00"),
+        interest_accrued_through=date(2026, 1, 15),
         installments=(
             InstallmentFact(date(2026, 1, 15), D("150.00"), D("150.00")),
             InstallmentFact(date(2026, 2, 15), D("150.00"), D("0")),
@@ -58,15 +62,23 @@ def test_payoff_is_principal_plus_daily_simple_interest_plus_fees() -> None:
 
 
 def test_interest_over_a_leap_day_counts_every_calendar_day() -> None:
-    loan = maria(interest_accrued_through=date(2028, 2, 28), principal_balance=D("3650.00"),
-                 apr=D("0.10"), fees=())
+    loan = maria(
+        interest_accrued_through=date(2028, 2, 28),
+        principal_balance=D("3650.00"),
+        apr=D("0.10"),
+        fees=(),
+    )
     # 2 days (Feb 29 and Mar 1): 3650 * 0.10 * 2 / 365 = 2.00
     assert accrued_interest(loan, date(2028, 3, 1)) == D("2.00")
 
 
 def test_interest_rounds_half_up_to_the_cent() -> None:
-    loan = maria(principal_balance=D("73.00"), apr=D("0.25"),
-                 interest_accrued_through=date(2026, 3, 9), fees=())
+    loan = maria(
+        principal_balance=D("73.00"),
+        apr=D("0.25"),
+        interest_accrued_through=date(2026, 3, 9),
+        fees=(),
+    )
     # 73 * 0.25 / 365 = 0.05 exactly; with 1 day -> 0.05
     assert accrued_interest(loan, TODAY) == D("0.05")
     assert to_money(D("0.125")) == D("0.13")
@@ -109,22 +121,26 @@ def test_days_past_due_counts_from_the_oldest_unpaid_due_date() -> None:
     assert past_due_amount(loan, date(2026, 3, 20)) == D("300.00")
 
 
-def test_late_fee_after_the_grace_period_once_per_installment(policy) -> None:  # noqa: ANN001
+def test_late_fee_after_the_grace_period_once_per_installment(policy) -> None:
     loan = maria(fees=())
     assert late_fees_to_assess(loan, date(2026, 2, 25), policy.fees, set()) == []
     fees = late_fees_to_assess(loan, date(2026, 2, 26), policy.fees, set())
     assert [(f.installment_due, f.assessed_on, f.amount) for f in fees] == [
-        (date(2026, 2, 15), date(2026, 2, 26), D("15.00"))]
+        (date(2026, 2, 15), date(2026, 2, 26), D("15.00"))
+    ]
     assert late_fees_to_assess(loan, date(2026, 2, 26), policy.fees, {date(2026, 2, 15)}) == []
 
 
-@pytest.mark.parametrize(("start", "months", "expected"), [
-    (date(2026, 1, 31), 1, date(2026, 2, 28)),
-    (date(2028, 1, 31), 1, date(2028, 2, 29)),
-    (date(2026, 3, 31), -1, date(2026, 2, 28)),
-    (date(2026, 12, 15), 1, date(2027, 1, 15)),
-    (date(2026, 3, 10), -12, date(2025, 3, 10)),
-])
+@pytest.mark.parametrize(
+    ("start", "months", "expected"),
+    [
+        (date(2026, 1, 31), 1, date(2026, 2, 28)),
+        (date(2028, 1, 31), 1, date(2028, 2, 29)),
+        (date(2026, 3, 31), -1, date(2026, 2, 28)),
+        (date(2026, 12, 15), 1, date(2027, 1, 15)),
+        (date(2026, 3, 10), -12, date(2025, 3, 10)),
+    ],
+)
 def test_add_months_clamps_to_month_end(start: date, months: int, expected: date) -> None:
     assert add_months(start, months) == expected
 
@@ -140,4 +156,12 @@ def test_formatting_follows_the_policy() -> None:
     assert format_money(D("0")) == "$0.00"
     assert format_date(date(2026, 3, 13)) == "March 13, 2026"
     assert [ordinal(n) for n in (1, 2, 3, 11, 12, 13, 21, 28)] == [
-        "1st", "2nd", "3rd", "11th", "12th", "13th", "21st", "28th"]
+        "1st",
+        "2nd",
+        "3rd",
+        "11th",
+        "12th",
+        "13th",
+        "21st",
+        "28th",
+    ]

@@ -5,10 +5,12 @@ import pytest
 from agent.policy.config import EscalationReason, PolicyConfigError, load_policy
 
 
-def test_default_policy_has_every_number_of_the_spec(policy) -> None:  # noqa: ANN001
+def test_default_policy_has_every_number_of_the_spec(policy) -> None:
     assert policy.promise_to_pay.max_days_ahead == 14
     assert (policy.due_date_change.min_day_of_month, policy.due_date_change.max_day_of_month) == (
-        1, 28)
+        1,
+        28,
+    )
     assert policy.due_date_change.max_days_past_due == 30
     assert policy.deferral.max_days_past_due == 59
     assert policy.deferral.min_loan_age_months == 6
@@ -25,14 +27,14 @@ def test_bad_policy_files_name_the_file_and_field(tmp_path: Path) -> None:
         load_policy(tmp_path / "missing.yaml")
     broken = tmp_path / "broken.yaml"
     broken.write_text("lender: [unclosed")
-    with pytest.raises(PolicyConfigError, match="broken.yaml"):
+    with pytest.raises(PolicyConfigError, match=r"broken\.yaml"):
         load_policy(broken)
     from agent.settings import DEFAULT_POLICY_FILE
 
     text = DEFAULT_POLICY_FILE.read_text().replace("max_days_ahead: 14", "max_days_ahead: -1")
     negative = tmp_path / "negative.yaml"
     negative.write_text(text)
-    with pytest.raises(PolicyConfigError, match="promise_to_pay.max_days_ahead"):
+    with pytest.raises(PolicyConfigError, match=r"promise_to_pay\.max_days_ahead"):
         load_policy(negative)
     missing_reason = tmp_path / "reasons.yaml"
     missing_reason.write_text(DEFAULT_POLICY_FILE.read_text().replace("    fraud: high\n", ""))

@@ -44,7 +44,7 @@ _ = PUBLIC_SCENARIOS
 
 
 @pytest.fixture
-def book_session(db_engine) -> Iterator[Session]:  # noqa: ANN001
+def book_session(db_engine) -> Iterator[Session]:
     with Session(db_engine) as session:
         write_ledger(session, parse_ledger(yaml.safe_load(BOOK), "book"))
         session.commit()
@@ -52,12 +52,19 @@ def book_session(db_engine) -> Iterator[Session]:  # noqa: ANN001
 
 
 @pytest.fixture
-def make_ctx(book_session: Session, policy):  # noqa: ANN001, ANN201
+def make_ctx(book_session: Session, policy):
     events: list[tuple[str, dict]] = []
 
-    def make(**overrides) -> ConversationContext:  # noqa: ANN003
-        values = dict(conversation_id="conv-1", session=book_session, policy=policy, now=NOW,
-                      customer_id="C100", verified=True, turn=1)
+    def make(**overrides) -> ConversationContext:
+        values = dict(
+            conversation_id="conv-1",
+            session=book_session,
+            policy=policy,
+            now=NOW,
+            customer_id="C100",
+            verified=True,
+            turn=1,
+        )
         values.update(overrides)
         ctx = ConversationContext(**values)
         ctx.audit = lambda kind, payload: events.append((kind, payload))

@@ -3,16 +3,42 @@ import pytest
 from agent.tools.confirmation import is_affirmative, is_negative
 
 
-@pytest.mark.parametrize("text", ["yes", "Y", "yess", "yeah go ahead", "bet", "ok", "okay!",
-                                  "sure thing", "please do", "yes please set that up", "👍",
-                                  "sounds good", "that works", "yup"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "yes",
+        "Y",
+        "yess",
+        "yeah go ahead",
+        "bet",
+        "ok",
+        "okay!",
+        "sure thing",
+        "please do",
+        "yes please set that up",
+        "👍",
+        "sounds good",
+        "that works",
+        "yup",
+    ],
+)
 def test_yes(text: str) -> None:
     assert is_affirmative(text)
 
 
-@pytest.mark.parametrize("text", ["no", "nope", "not now", "yes but change the date",
-                                  "wait", "cancel that", "actually make it Monday",
-                                  "what's my balance?"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no",
+        "nope",
+        "not now",
+        "yes but change the date",
+        "wait",
+        "cancel that",
+        "actually make it Monday",
+        "what's my balance?",
+    ],
+)
 def test_not_yes(text: str) -> None:
     assert not is_affirmative(text)
 

@@ -70,7 +70,7 @@ class OfflineBrain(TaskHandlers):
         calls = 0
         tags: dict[str, str | None] = {}
         results: list[tuple[str, dict[str, Any]]] = []
-        for m in messages[last_human + 1:]:
+        for m in messages[last_human + 1 :]:
             if isinstance(m, AIMessage) and m.tool_calls:
                 calls += 1
                 plan = plan or m.additional_kwargs.get(PLAN_KEY)
@@ -149,28 +149,45 @@ class OfflineBrain(TaskHandlers):
         wants_identity = identity["loan_number"] or identity["phone"]
         identified_now = turn.result("identify_customer") is not None
         if not knows_subject and wants_identity and not identified_now:
-            return Step("identify_customer", {"loan_number": identity["loan_number"],
-                                              "phone": identity["phone"]})
+            return Step(
+                "identify_customer",
+                {"loan_number": identity["loan_number"], "phone": identity["phone"]},
+            )
         fresh = identity["given"] or identified_now
-        if (knows_subject or identified_now) and fresh and identity["dob"] and identity["zip"] \
-                and not turn.result("verify_identity"):
-            return Step("verify_identity", {"date_of_birth": identity["dob"],
-                                            "postal_code": identity["zip"]})
+        if (
+            (knows_subject or identified_now)
+            and fresh
+            and identity["dob"]
+            and identity["zip"]
+            and not turn.result("verify_identity")
+        ):
+            return Step(
+                "verify_identity",
+                {"date_of_birth": identity["dob"], "postal_code": identity["zip"]},
+            )
         return None
 
-    def _after_verification(self, turn: Turn, verification: dict[str, Any], tasks: Tasks,
-                            identity: dict[str, Any]) -> Step | tuple[Tasks, str]:
+    def _after_verification(
+        self, turn: Turn, verification: dict[str, Any], tasks: Tasks, identity: dict[str, Any]
+    ) -> Step | tuple[Tasks, str]:
         state = turn.state
         if verification.get("status") != "ok":
             if verification.get("error") == "verification_locked":
                 return Step(text=self.t.render("escalated.verification_failed"))
             left = int(verification.get("attempts_left", 0))
-            pending = state.get("pending_tasks", []) or \
-                [t for t in tasks if t["intent"] in ACCOUNT_INTENTS]
-            return Step(text=self.t.render("verification_failed", attempts_left=left,
-                                           plural="" if left == 1 else "s"),
-                        state={"awaiting": "verification", "pending_tasks": pending,
-                               "identity_partial": _partial(identity)})
+            pending = state.get("pending_tasks", []) or [
+                t for t in tasks if t["intent"] in ACCOUNT_INTENTS
+            ]
+            return Step(
+                text=self.t.render(
+                    "verification_failed", attempts_left=left, plural="" if left == 1 else "s"
+                ),
+                state={
+                    "awaiting": "verification",
+                    "pending_tasks": pending,
+                    "identity_partial": _partial(identity),
+                },
+            )
         name = verification.get("first_name") or ""
         if not [t for t in tasks if t["intent"] not in {"affirm", "greeting", "thanks"}]:
             tasks = state.get("pending_tasks", [])
@@ -180,48 +197,68 @@ class OfflineBrain(TaskHandlers):
 
     def _no_task(self, turn: Turn, identity: dict[str, Any]) -> Step:
         facts, state = turn.facts, turn.state
-        keep = {"pending_tasks": state.get("pending_tasks", []),
-                "identity_partial": _partial(identity)}
+        keep = {
+            "pending_tasks": state.get("pending_tasks", []),
+            "identity_partial": _partial(identity),
+        }
         if turn.result("identify_customer") and not facts.get("verified"):
-            return Step(text=self.t.render("ask_verification_after_identifier"),
-                        state={"awaiting": "verification", **keep})
+            return Step(
+                text=self.t.render("ask_verification_after_identifier"),
+                state={"awaiting": "verification", **keep},
+            )
         if not facts.get("verified") and (identity["dob"] or identity["zip"]):
             if facts.get("verification_locked"):
                 return Step(text=self.t.render("escalated.verification_failed"))
             if not (facts.get("customer_known") or facts.get("identified")):
-                return Step(text=self.t.render("ask_identifier"),
-                            state={"awaiting": "identifier", **keep})
+                return Step(
+                    text=self.t.render("ask_identifier"), state={"awaiting": "identifier", **keep}
+                )
             if identity["dob"] and identity["zip"]:
-                return Step(text=self.t.render("ask_verification"),
-                            state={"awaiting": "verification", **keep})
+                return Step(
+                    text=self.t.render("ask_verification"),
+                    state={"awaiting": "verification", **keep},
+                )
             missing = "your 5-digit ZIP code" if identity["dob"] else "your date of birth"
-            return Step(text=self.t.render("ask_verification_partial", missing=missing),
-                        state={"awaiting": "verification", **keep})
+            return Step(
+                text=self.t.render("ask_verification_partial", missing=missing),
+                state={"awaiting": "verification", **keep},
+            )
         if facts.get("verified") and identity["given"]:
             return Step(text=self.t.render("already_verified"))
         streak = int(state.get("not_understood", 0)) + 1
         if streak >= 2:
-            return Step(text=self.t.render("not_understood_offer_human"),
-                        state={"awaiting": "offer_human", "not_understood": streak,
-                               "offer_summary": "The assistant could not understand the request."})
+            return Step(
+                text=self.t.render("not_understood_offer_human"),
+                state={
+                    "awaiting": "offer_human",
+                    "not_understood": streak,
+                    "offer_summary": "The assistant could not understand the request.",
+                },
+            )
         return Step(text=self.t.render("not_understood"), state={"not_understood": streak})
 
     def _ask_identity(self, turn: Turn, identity: dict[str, Any], tasks: Tasks) -> Step:
         facts = turn.facts
-        state = {"awaiting": "verification", "pending_tasks": tasks,
-                 "identity_partial": _partial(identity)}
+        state = {
+            "awaiting": "verification",
+            "pending_tasks": tasks,
+            "identity_partial": _partial(identity),
+        }
         if facts.get("verification_locked"):
             return Step(text=self.t.render("escalated.verification_failed"))
-        if not (facts.get("customer_known") or facts.get("identified")) and \
-                not turn.result("identify_customer"):
-            return Step(text=self.t.render("ask_identifier"), state={**state,
-                                                                        "awaiting": "identifier"})
+        if not (facts.get("customer_known") or facts.get("identified")) and not turn.result(
+            "identify_customer"
+        ):
+            return Step(
+                text=self.t.render("ask_identifier"), state={**state, "awaiting": "identifier"}
+            )
         if turn.result("identify_customer"):
             return Step(text=self.t.render("ask_verification_after_identifier"), state=state)
         if bool(identity["dob"]) != bool(identity["zip"]):
             missing = "your 5-digit ZIP code" if identity["dob"] else "your date of birth"
-            return Step(text=self.t.render("ask_verification_partial", missing=missing),
-                        state=state)
+            return Step(
+                text=self.t.render("ask_verification_partial", missing=missing), state=state
+            )
         return Step(text=self.t.render("ask_verification"), state=state)
 
     # --- answers to what we asked last turn ---------------------------------------------
@@ -233,8 +270,12 @@ class OfflineBrain(TaskHandlers):
             step = self._answer_offer(turn, awaiting, tasks)
             if step is not None:
                 return step
-        if awaiting == "offer_link" and "affirm" in turn.intents and \
-                not dialogue.substantive(tasks) and state.get("task"):
+        if (
+            awaiting == "offer_link"
+            and "affirm" in turn.intents
+            and not dialogue.substantive(tasks)
+            and state.get("task")
+        ):
             return [state["task"]]
         if awaiting == "verification" and not dialogue.substantive(tasks):
             return state.get("pending_tasks", []) if turn.facts.get("verified") else tasks
@@ -245,26 +286,32 @@ class OfflineBrain(TaskHandlers):
         pending = state.get("task")
         if pending and awaiting == "confirmation":
             tasks = [_refer_back(t, pending, turn.text) for t in tasks]
-        if pending and (awaiting.startswith("slot:") or awaiting in {"confirmation",
-                                                                      "offer_hardship"}):
-            values = dialogue.fresh_values(pending["intent"], turn.text, turn.today,
-                                           turn.loan_number)
+        if pending and (
+            awaiting.startswith("slot:") or awaiting in {"confirmation", "offer_hardship"}
+        ):
+            values = dialogue.fresh_values(
+                pending["intent"], turn.text, turn.today, turn.loan_number
+            )
             asked = awaiting.removeprefix("slot:")
             if dialogue.answers_pending(pending["intent"], asked, tasks, values, turn.text):
                 return [dialogue.merge(pending, values)]
         return tasks
 
     def _corrects_pending(self, turn: Turn, escalation: dict[str, Any]) -> bool:
-        """"That's not right, make it $90": a correction of what we just proposed or
+        """ "That's not right, make it $90": a correction of what we just proposed or
         asked, not a dispute of the debt."""
         state = turn.state
         awaiting = state.get("awaiting") or ""
         pending = state.get("task")
-        if escalation["slots"].get("reason") != "dispute" or not pending or \
-                not (awaiting == "confirmation" or awaiting.startswith("slot:")):
+        if (
+            escalation["slots"].get("reason") != "dispute"
+            or not pending
+            or not (awaiting == "confirmation" or awaiting.startswith("slot:"))
+        ):
             return False
-        return bool(dialogue.fresh_values(pending["intent"], turn.text, turn.today,
-                                          turn.loan_number))
+        return bool(
+            dialogue.fresh_values(pending["intent"], turn.text, turn.today, turn.loan_number)
+        )
 
     def _answer_offer(self, turn: Turn, awaiting: str, tasks: Tasks) -> Step | None:
         intents = turn.intents
@@ -274,8 +321,9 @@ class OfflineBrain(TaskHandlers):
             values = dialogue.fresh_values("promise_to_pay", turn.text, turn.today, None)
             if pending and values.get("date"):
                 return None  # a new date: the promise goes on
-            refuses = dialogue.cannot(turn.text) or ("deny" in intents and
-                                                     not dialogue.substantive(tasks))
+            refuses = dialogue.cannot(turn.text) or (
+                "deny" in intents and not dialogue.substantive(tasks)
+            )
             if bare_yes or refuses:
                 return self._escalate(turn, "hardship", turn.state.get("offer_summary", ""))
             return None
@@ -288,12 +336,18 @@ class OfflineBrain(TaskHandlers):
         loan = dialogue.chosen_loan(turn.text, turn.loan_number, state.get("loans", []))
         if loan is None:
             return None
-        others = [t for t in dialogue.substantive(tasks)
-                  if t.get("cue") and not dialogue.is_bare(turn.text)]
+        others = [
+            t
+            for t in dialogue.substantive(tasks)
+            if t.get("cue") and not dialogue.is_bare(turn.text)
+        ]
         if others:
             return None
-        return [{**t, "slots": {**t.get("slots", {}), "loan_id": loan}}
-                for t in state.get("pending_tasks", [])]
+        return [
+            {**t, "slots": {**t.get("slots", {}), "loan_id": loan}}
+            for t in state.get("pending_tasks", [])
+        ]
+
 
 def _parse_result(message: ToolMessage, tags: dict[str, str | None]) -> dict[str, Any]:
     try:
@@ -310,16 +364,22 @@ _REFERENCE = re.compile(r"\b(it|that|this|the same( amount)?|that amount)\b", re
 
 
 def _refer_back(task: dict[str, Any], pending: dict[str, Any], text: str) -> dict[str, Any]:
-    """"send me a link for it": the amount (and loan) of the proposal we just made."""
+    """ "send me a link for it": the amount (and loan) of the proposal we just made."""
     slots = task.get("slots", {})
-    if task["intent"] != "payment_link" or slots.get("amount") or slots.get("amount_keyword") \
-            or not _REFERENCE.search(text):
+    if (
+        task["intent"] != "payment_link"
+        or slots.get("amount")
+        or slots.get("amount_keyword")
+        or not _REFERENCE.search(text)
+    ):
         return task
-    carried = {k: v for k, v in pending.get("slots", {}).items()
-               if k in {"amount", "amount_keyword", "loan_id"} and v}
+    carried = {
+        k: v
+        for k, v in pending.get("slots", {}).items()
+        if k in {"amount", "amount_keyword", "loan_id"} and v
+    }
     return {**task, "slots": {**carried, **slots}}
 
 
 def _partial(identity: dict[str, Any]) -> dict[str, Any]:
     return {k: identity[k] for k in ("dob", "zip") if identity.get(k)}
-

@@ -31,7 +31,9 @@ _FILLER = re.compile(
     r"\b(the|a|an|on|of|for|it|its|it's|that|this|one|loan|number|no|#|please|pls|ok|okay|"
     r"then|just|make|let's|lets|say|do|can|i|i'll|we|use|is|my|account|instead|actually|"
     r"wait|sorry|oh|oops|hmm|um|uh|yes|yeah|sure|fine|how|about|and|to|be|what|with|"
-    r"dollars?|bucks)\b", re.IGNORECASE)
+    r"dollars?|bucks)\b",
+    re.IGNORECASE,
+)
 
 
 def substantive(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -51,8 +53,9 @@ def fresh_values(intent: str, text: str, today: date, loan_number: str | None) -
     return {k: v for k, v in found.items() if k in wanted and v not in (None, {}, "", [])}
 
 
-def answers_pending(pending_intent: str, asked: str, tasks: list[dict[str, Any]],
-                    values: dict[str, Any], text: str) -> bool:
+def answers_pending(
+    pending_intent: str, asked: str, tasks: list[dict[str, Any]], values: dict[str, Any], text: str
+) -> bool:
     """True when a message with ``values`` for the pending task is an answer to it rather
     than a new request. ``asked`` is the slot we asked for ("amount", "date"...) or
     "confirmation" when we proposed the task and asked for a yes."""
@@ -63,8 +66,11 @@ def answers_pending(pending_intent: str, asked: str, tasks: list[dict[str, Any]]
         return True
     if _QUESTION.search(text) and asked == "confirmation":
         return False  # a question while a proposal waits is a new request
-    if asked == "amount" and set(values) & {"amount", "amount_keyword"} and \
-            all(t["intent"] in READ_INTENTS for t in others):
+    if (
+        asked == "amount"
+        and set(values) & {"amount", "amount_keyword"}
+        and all(t["intent"] in READ_INTENTS for t in others)
+    ):
         # "my next installment" / "the payoff amount" names the amount we asked for.
         return True
     # A guess from the embeddings alone (no cue) does not outweigh a filled slot.
@@ -105,16 +111,21 @@ def chosen_loan(text: str, loan_number: str | None, loans: list[str]) -> str | N
 
 def is_bare(text: str) -> bool:
     """A message that is only slot values and filler words ("the L300 one please")."""
-    rest = re.sub(r"[$]?\d[\d,./:-]*(st|nd|rd|th)?|\b[a-z]{1,3}-?\d{3,10}\b", " ", text,
-                  flags=re.IGNORECASE)
+    rest = re.sub(
+        r"[$]?\d[\d,./:-]*(st|nd|rd|th)?|\b[a-z]{1,3}-?\d{3,10}\b", " ", text, flags=re.IGNORECASE
+    )
     rest = _FILLER.sub(" ", rest)
     return len(re.findall(r"[a-z]{3,}", rest, re.IGNORECASE)) <= 1
 
 
-_QUESTION = re.compile(r"\?|^\s*(when|what|how|why|which|where|who|is|are|do|does|can you)\b",
-                       re.IGNORECASE)
-_CANNOT = re.compile(r"\b(can'?t|cannot|can not|won'?t be able|not able|unable|no way|"
-                     r"impossible|don'?t think so|not possible)\b", re.IGNORECASE)
+_QUESTION = re.compile(
+    r"\?|^\s*(when|what|how|why|which|where|who|is|are|do|does|can you)\b", re.IGNORECASE
+)
+_CANNOT = re.compile(
+    r"\b(can'?t|cannot|can not|won'?t be able|not able|unable|no way|"
+    r"impossible|don'?t think so|not possible)\b",
+    re.IGNORECASE,
+)
 
 
 def cannot(text: str) -> bool:

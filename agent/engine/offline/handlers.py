@@ -25,10 +25,19 @@ PENDING_TOOL = {
     "deferral": "request_deferral",
     "fee_waiver": "waive_late_fee",
 }
-PROPOSAL_NAMES = {"promise_to_pay": "ptp", "due_date_change": "due_date",
-                  "deferral": "deferral", "fee_waiver": "fee_waiver"}
-LOAN_ERRORS = {"loan_choice_needed", "identity_not_verified", "unknown_loan", "internal_error",
-               "no_loans"}
+PROPOSAL_NAMES = {
+    "promise_to_pay": "ptp",
+    "due_date_change": "due_date",
+    "deferral": "deferral",
+    "fee_waiver": "fee_waiver",
+}
+LOAN_ERRORS = {
+    "loan_choice_needed",
+    "identity_not_verified",
+    "unknown_loan",
+    "internal_error",
+    "no_loans",
+}
 Tasks = list[dict[str, Any]]
 
 
@@ -100,12 +109,14 @@ class TaskHandlers:
         tag = f"summary:{index}"
         result = turn.result("get_account_summary", tag)
         if result is None:
-            return Step("get_account_summary", {"loan_id": task.get("slots", {}).get("loan_id")},
-                        tag=tag)
+            return Step(
+                "get_account_summary", {"loan_id": task.get("slots", {}).get("loan_id")}, tag=tag
+            )
         return result
 
-    def _loans_or_refusal(self, result: dict[str, Any],
-                          task: dict[str, Any]) -> list[dict[str, Any]] | Step:
+    def _loans_or_refusal(
+        self, result: dict[str, Any], task: dict[str, Any]
+    ) -> list[dict[str, Any]] | Step:
         if result.get("status") != "ok":
             return self._refusal(result, task)
         return result.get("loans", [])
@@ -115,18 +126,23 @@ class TaskHandlers:
         if error == "loan_choice_needed":
             return self._which_loan(result.get("loans", []), task)
         if error == "identity_not_verified":
-            return Step(text=self.t.render("ask_verification"),
-                        state={"awaiting": "verification", "pending_tasks": [task]})
+            return Step(
+                text=self.t.render("ask_verification"),
+                state={"awaiting": "verification", "pending_tasks": [task]},
+            )
         if error == "internal_error":
             return Step(text=self.t.render("tool_error"))
         return Step(text=result.get("message") or self.t.render("tool_error"))
 
     def _which_loan(self, loans: list[str], task: dict[str, Any]) -> Step:
-        return Step(text=self.t.render("which_loan", loans=", ".join(loans)),
-                    state={"awaiting": "loan_choice", "pending_tasks": [task], "loans": loans})
+        return Step(
+            text=self.t.render("which_loan", loans=", ".join(loans)),
+            state={"awaiting": "loan_choice", "pending_tasks": [task], "loans": loans},
+        )
 
-    def _read_answer(self, turn: Turn, index: int, task: dict[str, Any],
-                     render: Callable[[dict[str, Any]], str]) -> Step:
+    def _read_answer(
+        self, turn: Turn, index: int, task: dict[str, Any], render: Callable[[dict[str, Any]], str]
+    ) -> Step:
         summary = self._summary(turn, index, task)
         if isinstance(summary, Step):
             return summary
@@ -157,8 +173,11 @@ class TaskHandlers:
         if isinstance(loans, Step):
             return loans
         ids = ", ".join(loan["loan_id"] for loan in loans)
-        return Step(text=self.t.render("loan_list", count=len(loans), loans=ids,
-                                       plural="" if len(loans) == 1 else "s"))
+        return Step(
+            text=self.t.render(
+                "loan_list", count=len(loans), loans=ids, plural="" if len(loans) == 1 else "s"
+            )
+        )
 
     def _do_past_due(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
         def render(loan: dict[str, Any]) -> str:
@@ -177,21 +196,23 @@ class TaskHandlers:
         return self._read_answer(turn, index, task, render)
 
     def _do_payoff(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
-        return self._read_answer(turn, index, task,
-                                 lambda loan: self.t.render("payoff_answer", **loan))
+        return self._read_answer(
+            turn, index, task, lambda loan: self.t.render("payoff_answer", **loan)
+        )
 
     def _do_fees_info(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
         grace = self.policy.fees.grace_period_days
         fee = format_money(self.policy.fees.late_fee)
-        rule = (f"A payment more than {grace} days late gets a {fee} late fee, once per "
-                "installment.")
+        rule = f"A payment more than {grace} days late gets a {fee} late fee, once per installment."
 
         def render(loan: dict[str, Any]) -> str:
             unpaid = [f for f in loan["late_fees"] if not f["waived"]]
             if loan["unpaid_fees"] == "$0.00":
                 return self.t.render("fees_answer_none", **loan)
-            fee_list = "; ".join(f"a {f['amount']} late fee from {f['date']}" for f in unpaid) \
+            fee_list = (
+                "; ".join(f"a {f['amount']} late fee from {f['date']}" for f in unpaid)
                 or "other fees"
+            )
             return self.t.render("fees_answer_some", fee_list=fee_list, **loan)
 
         step = self._read_answer(turn, index, task, render)
@@ -212,13 +233,13 @@ class TaskHandlers:
         text = "; ".join(f"{r['due_date']}: {r['amount']} due, {r['paid']} paid" for r in rows)
         payments = result.get("payments", [])
         extra = "".join(f" Payment received {p['date']}: {p['amount']}." for p in payments)
-        return Step(text=self.t.render("history_answer", loan_id=result["loan_id"], rows=text)
-                    + extra)
+        return Step(
+            text=self.t.render("history_answer", loan_id=result["loan_id"], rows=text) + extra
+        )
 
     # --- amounts for links and promises ---------------------------------------------------
 
-    def _one_loan(self, turn: Turn, index: int,
-                  task: dict[str, Any]) -> dict[str, Any] | Step:
+    def _one_loan(self, turn: Turn, index: int, task: dict[str, Any]) -> dict[str, Any] | Step:
         """The summary of the one loan a task is about (or the question which one)."""
         summary = self._summary(turn, index, task)
         if isinstance(summary, Step):
@@ -230,8 +251,9 @@ class TaskHandlers:
             return self._which_loan([loan["loan_id"] for loan in loans], task)
         return loans[0]
 
-    def _amount_from(self, turn: Turn, index: int, task: dict[str, Any],
-                     default: bool) -> Decimal | Step | None:
+    def _amount_from(
+        self, turn: Turn, index: int, task: dict[str, Any], default: bool
+    ) -> Decimal | Step | None:
         """The amount a task is about: said in dollars, or named (past due, payoff...).
         With ``default``, an unnamed amount is the past-due amount, else the next one."""
         slots = task.get("slots", {})
@@ -254,15 +276,23 @@ class TaskHandlers:
                 return amount
             if amount is None:
                 return self._ask_link_amount(turn, index, task)
-            return Step("create_payment_link", {"amount": str(amount),
-                                                "loan_id": task["slots"].get("loan_id")}, tag=tag)
+            return Step(
+                "create_payment_link",
+                {"amount": str(amount), "loan_id": task["slots"].get("loan_id")},
+                tag=tag,
+            )
         if result.get("status") != "ok":
             if result.get("error") in LOAN_ERRORS:
                 return self._refusal(result, task)
-            slots = {k: v for k, v in task.get("slots", {}).items()
-                     if k not in {"amount", "amount_keyword"}}
-            return Step(text=self.t.render("payment_link_refused", message=result["message"]),
-                        state={"awaiting": "slot:amount", "task": {**task, "slots": slots}})
+            slots = {
+                k: v
+                for k, v in task.get("slots", {}).items()
+                if k not in {"amount", "amount_keyword"}
+            }
+            return Step(
+                text=self.t.render("payment_link_refused", message=result["message"]),
+                state={"awaiting": "slot:amount", "task": {**task, "slots": slots}},
+            )
         return Step(text=self.t.render("payment_link_sent", **result))
 
     def _ask_link_amount(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
@@ -276,15 +306,18 @@ class TaskHandlers:
             key = "ask_link_amount_figures"
         else:
             key = "ask_link_amount"
-        return Step(text=self.t.render(key, min_amount=minimum, **loan),
-                    state={"awaiting": "slot:amount", "task": task})
+        return Step(
+            text=self.t.render(key, min_amount=minimum, **loan),
+            state={"awaiting": "slot:amount", "task": task},
+        )
 
     def _do_how_to_pay(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
         tag = f"policy:{index}"
         result = turn.result("search_policy", tag)
         if result is None:
-            return Step("search_policy", {"query": "ways to pay payment methods " + turn.text},
-                        tag=tag)
+            return Step(
+                "search_policy", {"query": "ways to pay payment methods " + turn.text}, tag=tag
+            )
         policy_text = self._policy_text(result) or ""
         return Step(text=self.t.render("how_to_pay_answer", policy=policy_text).strip())
 
@@ -295,22 +328,33 @@ class TaskHandlers:
         result = turn.result("promise_to_pay", tag)
         slots = task.get("slots", {})
         if result is None:
-            if not slots.get("amount") and not slots.get("amount_keyword") and \
-                    not slots.get("date"):
-                return Step(text=self.t.render("ask_ptp_date_no_amount"),
-                            state={"awaiting": "slot:date", "task": task})
+            if (
+                not slots.get("amount")
+                and not slots.get("amount_keyword")
+                and not slots.get("date")
+            ):
+                return Step(
+                    text=self.t.render("ask_ptp_date_no_amount"),
+                    state={"awaiting": "slot:date", "task": task},
+                )
             amount = self._amount_from(turn, index, task, default=True)
             if isinstance(amount, Step):
                 return amount
             if amount is None:
-                return Step(text=self.t.render("ask_ptp_amount_only"),
-                            state={"awaiting": "slot:amount", "task": task})
+                return Step(
+                    text=self.t.render("ask_ptp_amount_only"),
+                    state={"awaiting": "slot:amount", "task": task},
+                )
             if not slots.get("date"):
-                return Step(text=self.t.render("ask_ptp_date_only",
-                                               max_days_ahead=self._ptp_days()),
-                            state={"awaiting": "slot:date", "task": task})
-            return Step("promise_to_pay", {"amount": str(amount), "date": slots["date"],
-                                           "loan_id": slots.get("loan_id")}, tag=tag)
+                return Step(
+                    text=self.t.render("ask_ptp_date_only", max_days_ahead=self._ptp_days()),
+                    state={"awaiting": "slot:date", "task": task},
+                )
+            return Step(
+                "promise_to_pay",
+                {"amount": str(amount), "date": slots["date"], "loan_id": slots.get("loan_id")},
+                tag=tag,
+            )
         if result.get("status") != "ok":
             return self._ptp_refused(result, task)
         return self._proposal_or_done(result, "promise_to_pay", task)
@@ -324,22 +368,28 @@ class TaskHandlers:
         if error in LOAN_ERRORS:
             return self._refusal(result, task)
         if error == "ptp_date_too_far":
-            return Step(text=self.t.render("ptp_too_far", **result),
-                        state={"awaiting": "offer_hardship",
-                               "offer_summary": "Customer asked for a promise to pay beyond "
-                                                "the 14-day window.",
-                               "task": {**task, "slots": {k: v for k, v in slots.items()
-                                                          if k != "date"}}})
+            return Step(
+                text=self.t.render("ptp_too_far", **result),
+                state={
+                    "awaiting": "offer_hardship",
+                    "offer_summary": "Customer asked for a promise to pay beyond "
+                    "the 14-day window.",
+                    "task": {**task, "slots": {k: v for k, v in slots.items() if k != "date"}},
+                },
+            )
         if error in {"ptp_amount_above_payoff", "ptp_amount_not_positive"}:
             keep = {k: v for k, v in slots.items() if k not in {"amount", "amount_keyword"}}
-            return Step(text=self.t.render("ptp_refused", message=result.get("message", "")),
-                        state={"awaiting": "slot:amount", "task": {**task, "slots": keep}})
+            return Step(
+                text=self.t.render("ptp_refused", message=result.get("message", "")),
+                state={"awaiting": "slot:amount", "task": {**task, "slots": keep}},
+            )
         keep = {k: v for k, v in slots.items() if k != "date"}
-        return Step(text=self.t.render("ptp_refused", message=result.get("message", "")),
-                    state={"awaiting": "slot:date", "task": {**task, "slots": keep}})
+        return Step(
+            text=self.t.render("ptp_refused", message=result.get("message", "")),
+            state={"awaiting": "slot:date", "task": {**task, "slots": keep}},
+        )
 
-    def _proposal_or_done(self, result: dict[str, Any], intent: str,
-                          task: dict[str, Any]) -> Step:
+    def _proposal_or_done(self, result: dict[str, Any], intent: str, task: dict[str, Any]) -> Step:
         proposal = result.get("proposal") or {}
         values = {**result, **proposal}
         replaces = values.get("replaces_open_promise") and not values.get("recorded")
@@ -348,15 +398,21 @@ class TaskHandlers:
             values["day_ordinal"] = ordinal(int(values["day_of_month"]))
         name = PROPOSAL_NAMES[intent]
         if result.get("needs_confirmation"):
-            return Step(text=self.t.render(f"{name}_propose", **values),
-                        state={"awaiting": "confirmation", "task": task})
+            return Step(
+                text=self.t.render(f"{name}_propose", **values),
+                state={"awaiting": "confirmation", "task": task},
+            )
         state: dict[str, Any] = {}
         if intent == "promise_to_pay" and values.get("amount"):
             # The reply offers a payment link for the promised amount: a yes sends it.
             amount = str(values["amount"]).replace("$", "").replace(",", "")
-            state = {"awaiting": "offer_link", "task": {
-                "intent": "payment_link", "slots": {"amount": amount,
-                                                    "loan_id": values.get("loan_id")}}}
+            state = {
+                "awaiting": "offer_link",
+                "task": {
+                    "intent": "payment_link",
+                    "slots": {"amount": amount, "loan_id": values.get("loan_id")},
+                },
+            }
         return Step(text=self.t.render(f"{name}_recorded", **values), state=state)
 
     def _do_due_date_change(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
@@ -365,19 +421,29 @@ class TaskHandlers:
         slots = task.get("slots", {})
         if result is None:
             if slots.get("day") is None:
-                return Step(text=self.t.render("ask_due_day"),
-                            state={"awaiting": "slot:day", "task": task})
-            return Step("change_due_date", {"day_of_month": int(slots["day"]),
-                                            "loan_id": slots.get("loan_id")}, tag=tag)
+                return Step(
+                    text=self.t.render("ask_due_day"), state={"awaiting": "slot:day", "task": task}
+                )
+            return Step(
+                "change_due_date",
+                {"day_of_month": int(slots["day"]), "loan_id": slots.get("loan_id")},
+                tag=tag,
+            )
         if result.get("status") != "ok":
             if result.get("error") in LOAN_ERRORS:
                 return self._refusal(result, task)
             if result.get("error") in {"due_date_day_out_of_range", "bad_day"}:
-                return Step(text=f"{result['message']} {self.t.render('ask_due_day')}",
-                            state={"awaiting": "slot:day", "task": {**task, "slots": {
-                                k: v for k, v in slots.items() if k != "day"}}})
-            return Step(text=self.t.render("due_date_refused", message=result["message"]),
-                        state=_offer_human(f"Due-date change refused: {result.get('error')}"))
+                return Step(
+                    text=f"{result['message']} {self.t.render('ask_due_day')}",
+                    state={
+                        "awaiting": "slot:day",
+                        "task": {**task, "slots": {k: v for k, v in slots.items() if k != "day"}},
+                    },
+                )
+            return Step(
+                text=self.t.render("due_date_refused", message=result["message"]),
+                state=_offer_human(f"Due-date change refused: {result.get('error')}"),
+            )
         return self._proposal_or_done(result, "due_date_change", task)
 
     def _do_deferral(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
@@ -388,8 +454,10 @@ class TaskHandlers:
         if result.get("status") != "ok":
             if result.get("error") in LOAN_ERRORS:
                 return self._refusal(result, task)
-            return Step(text=self.t.render("deferral_refused", message=result["message"]),
-                        state=_offer_human(f"Deferral refused: {result.get('error')}"))
+            return Step(
+                text=self.t.render("deferral_refused", message=result["message"]),
+                state=_offer_human(f"Deferral refused: {result.get('error')}"),
+            )
         return self._proposal_or_done(result, "deferral", task)
 
     def _do_fee_waiver(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
@@ -402,8 +470,10 @@ class TaskHandlers:
                 return self._refusal(result, task)
             if result.get("error") == "fee_waiver_no_late_fee":
                 return Step(text=result["message"])
-            return Step(text=self.t.render("fee_waiver_refused", message=result["message"]),
-                        state=_offer_human("A further late-fee waiver was requested."))
+            return Step(
+                text=self.t.render("fee_waiver_refused", message=result["message"]),
+                state=_offer_human("A further late-fee waiver was requested."),
+            )
         return self._proposal_or_done(result, "fee_waiver", task)
 
     def _do_contact_preferences(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
@@ -412,8 +482,10 @@ class TaskHandlers:
         changes = task.get("slots", {}).get("changes") or {}
         if result is None:
             if not changes:
-                return Step(text=self.t.render("ask_contact_change"),
-                            state={"awaiting": "slot:changes", "task": task})
+                return Step(
+                    text=self.t.render("ask_contact_change"),
+                    state={"awaiting": "slot:changes", "task": task},
+                )
             return Step("update_contact_preferences", changes, tag=tag)
         if result.get("status") != "ok":
             return self._refusal(result, task)
@@ -443,11 +515,14 @@ class TaskHandlers:
         if result is None:
             return Step("search_policy", {"query": turn.text}, tag=tag)
         if result.get("status") != "ok" or not result.get("found"):
-            return Step(text=self.t.render("policy_not_found"),
-                        state=_offer_human("A policy question the documents did not answer."))
+            return Step(
+                text=self.t.render("policy_not_found"),
+                state=_offer_human("A policy question the documents did not answer."),
+            )
         hit = result["hits"][0]
-        return Step(text=self.t.render("policy_answer", title=hit["title"],
-                                       excerpt=_excerpt(hit["text"])))
+        return Step(
+            text=self.t.render("policy_answer", title=hit["title"], excerpt=_excerpt(hit["text"]))
+        )
 
     def _do_affirm(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
         tag = f"confirm:{index}"
@@ -479,8 +554,11 @@ class TaskHandlers:
 
     def _do_deny(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
         awaiting = turn.state.get("awaiting") or ""
-        pending = turn.facts.get("pending_confirmations") or awaiting == "confirmation" or \
-            awaiting.startswith("slot:")
+        pending = (
+            turn.facts.get("pending_confirmations")
+            or awaiting == "confirmation"
+            or awaiting.startswith("slot:")
+        )
         if len(turn.plan["tasks"]) > 1:  # "no, send me a link instead": say little
             return Step(text=self.t.render("deny_pending_short") if pending else "")
         if pending:
@@ -488,19 +566,30 @@ class TaskHandlers:
         return Step(text=self.t.render("deny_generic"))
 
     def _do_about_assistant(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
-        return Step(text=self.t.render("about_assistant"),
-                    state=_offer_human("The customer asked whether they are talking to a "
-                                       "person."))
+        return Step(
+            text=self.t.render("about_assistant"),
+            state=_offer_human("The customer asked whether they are talking to a person."),
+        )
 
     def _do_account_admin(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
         lender = self.policy.lender
-        return Step(text=self.t.render("account_admin", support_phone=lender.support_phone,
-                                       support_hours=lender.support_hours))
+        return Step(
+            text=self.t.render(
+                "account_admin",
+                support_phone=lender.support_phone,
+                support_hours=lender.support_hours,
+            )
+        )
 
     def _do_contact_info(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
         lender = self.policy.lender
-        return Step(text=self.t.render("contact_info", support_phone=lender.support_phone,
-                                       support_hours=lender.support_hours))
+        return Step(
+            text=self.t.render(
+                "contact_info",
+                support_phone=lender.support_phone,
+                support_hours=lender.support_hours,
+            )
+        )
 
     def _do_greeting(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
         return Step(text=self.t.render("how_can_i_help"))
@@ -512,8 +601,9 @@ class TaskHandlers:
         return Step(text=self.t.render("goodbye"))
 
     def _do_out_of_scope(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
-        return Step(text=self.t.render("out_of_scope",
-                                       support_phone=self.policy.lender.support_phone))
+        return Step(
+            text=self.t.render("out_of_scope", support_phone=self.policy.lender.support_phone)
+        )
 
 
 def _named_amount(loan: dict[str, Any], keyword: str | None) -> Decimal | None:
@@ -536,8 +626,11 @@ def _offer_human(summary: str) -> dict[str, Any]:
 
 
 def _excerpt(text: str, limit: int = 420) -> str:
-    body = " ".join(line.strip().lstrip("#-*> ").strip() for line in text.splitlines()
-                    if line.strip() and not line.strip().startswith("#"))
+    body = " ".join(
+        line.strip().lstrip("#-*> ").strip()
+        for line in text.splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    )
     if len(body) <= limit:
         return body
     cut = body[:limit]

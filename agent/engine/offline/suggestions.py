@@ -23,8 +23,9 @@ def _load(path: Path = SUGGESTIONS_FILE) -> dict[str, list[str]]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def draft_replies(session: Session, conv: Conversation, policy: PolicyConfig,
-                  now: datetime) -> list[str]:
+def draft_replies(
+    session: Session, conv: Conversation, policy: PolicyConfig, now: datetime
+) -> list[str]:
     drafts = _load()
     reason = conv.escalation_reason or "human_request"
     first_name = ""
@@ -37,14 +38,21 @@ def draft_replies(session: Session, conv: Conversation, policy: PolicyConfig,
             facts = repo.loan_facts(session, loan)
             nxt = next_installment(facts, today)
             past = past_due_amount(facts, today)
-            line = (f"On loan {loan.id}, {format_money(past)} is past due "
-                    f"({days_past_due(facts, today)} days)")
+            line = (
+                f"On loan {loan.id}, {format_money(past)} is past due "
+                f"({days_past_due(facts, today)} days)"
+            )
             if nxt:
-                line += f", and the next payment of {format_money(nxt.remaining)} is due " \
-                        f"{format_date(nxt.due)}"
+                line += (
+                    f", and the next payment of {format_money(nxt.remaining)} is due "
+                    f"{format_date(nxt.due)}"
+                )
             replies.append(line + ".")
     else:
-        replies.append("Before we go on, could you confirm your date of birth and the ZIP code "
-                       "on file?")
-    return [r.format(first_name=first_name or "there", phone=policy.lender.support_phone)
-            for r in replies][:4]
+        replies.append(
+            "Before we go on, could you confirm your date of birth and the ZIP code on file?"
+        )
+    return [
+        r.format(first_name=first_name or "there", phone=policy.lender.support_phone)
+        for r in replies
+    ][:4]

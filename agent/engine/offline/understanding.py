@@ -24,12 +24,29 @@ from agent.engine.offline.intents import IntentMatcher, IntentScore
 from agent.engine.offline.normalize import normalize
 
 ACCOUNT_INTENTS = {
-    "balance", "past_due", "next_payment", "payoff", "payment_history", "fees_info",
-    "payment_link", "promise_to_pay", "due_date_change", "deferral", "fee_waiver",
-    "contact_preferences", "loan_list",
+    "balance",
+    "past_due",
+    "next_payment",
+    "payoff",
+    "payment_history",
+    "fees_info",
+    "payment_link",
+    "promise_to_pay",
+    "due_date_change",
+    "deferral",
+    "fee_waiver",
+    "contact_preferences",
+    "loan_list",
 }
-READ_INTENTS = {"balance", "past_due", "next_payment", "payoff", "payment_history",
-                "fees_info", "loan_list"}
+READ_INTENTS = {
+    "balance",
+    "past_due",
+    "next_payment",
+    "payoff",
+    "payment_history",
+    "fees_info",
+    "loan_list",
+}
 SOCIAL_INTENTS = {"greeting", "thanks", "goodbye", "affirm", "deny"}
 WRITE_INTENTS = {"promise_to_pay", "due_date_change", "deferral", "fee_waiver"}
 SECOND_INTENT_MIN = 0.62
@@ -46,51 +63,80 @@ _DNC = re.compile(
     r"(at all|entirely|completely)|stop all(?!\s+(the\s+)?(texts?|calls?|e-?mails?|messages?))|"
     r"by any (method|means|channel)|"
     r"(any|all) (form|forms|kind|way)s? of (contact|communication)|"
-    r"no calls,? no texts|nothing at all)\b", re.IGNORECASE)
-_NEGATIVE = re.compile(r"\b(stop|no|no more|don.?t|didn.?t|do not|opt ?out|unsubscribe|quit|"
-                       r"never|without|not|remove|cancel|off|blowing up|rather not)\b",
-                       re.IGNORECASE)
-_POSITIVE = re.compile(r"\b(you can|ok to|okay to|fine|ok|okay|good|prefer|start|resume|"
-                       r"only|rather|is best|are best|works)\b", re.IGNORECASE)
+    r"no calls,? no texts|nothing at all)\b",
+    re.IGNORECASE,
+)
+_NEGATIVE = re.compile(
+    r"\b(stop|no|no more|don.?t|didn.?t|do not|opt ?out|unsubscribe|quit|"
+    r"never|without|not|remove|cancel|off|blowing up|rather not)\b",
+    re.IGNORECASE,
+)
+_POSITIVE = re.compile(
+    r"\b(you can|ok to|okay to|fine|ok|okay|good|prefer|start|resume|"
+    r"only|rather|is best|are best|works)\b",
+    re.IGNORECASE,
+)
 _CLAUSE_SPLIT = re.compile(r"[,.;!?]|\bbut\b|\bhowever\b|\bexcept\b", re.IGNORECASE)
 
-_PAY_VERB = re.compile(r"\b(pay|paying|send|sending|cover|make (the|a|my|this) payment|"
-                       r"get (you|u) (the )?(money|payment)|promise|settle)\b", re.IGNORECASE)
+_PAY_VERB = re.compile(
+    r"\b(pay|paying|send|sending|cover|make (the|a|my|this) payment|"
+    r"get (you|u) (the )?(money|payment)|promise|settle)\b",
+    re.IGNORECASE,
+)
 _PROMISE_WORDS = re.compile(
     r"\b(promise|promising|will pay|will send|i'?ll|i can|i could|can i|could i|going to|"
-    r"able to|get paid|payday|paycheck|pay ?check|until|by|later)\b", re.IGNORECASE)
-_NOW_WORDS = re.compile(r"\b(now|right now|today|immediately|online|this minute)\b",
-                        re.IGNORECASE)
-_REQUEST = re.compile(r"\b(can i (get|have|do)|i want|i'?d like|i need|please|set (it|one|that) up|"
-                      r"sign me up)\b", re.IGNORECASE)
+    r"able to|get paid|payday|paycheck|pay ?check|until|by|later)\b",
+    re.IGNORECASE,
+)
+_NOW_WORDS = re.compile(r"\b(now|right now|today|immediately|online|this minute)\b", re.IGNORECASE)
+_REQUEST = re.compile(
+    r"\b(can i (get|have|do)|i want|i'?d like|i need|please|set (it|one|that) up|"
+    r"sign me up)\b",
+    re.IGNORECASE,
+)
 _PAST_PAYMENT = re.compile(
     r"\b((already|just) (scheduled|set up|made|sent|paid|submitted)|i (scheduled|set up|made|"
-    r"sent|submitted) (a|the|my) payment)\b", re.IGNORECASE)
+    r"sent|submitted) (a|the|my) payment)\b",
+    re.IGNORECASE,
+)
 _HYPOTHETICAL = re.compile(
     r"\b(what if|if i (wanted|were|was|pay|paid)|how much would|would it (be|cost))\b",
-    re.IGNORECASE)
-_DUE_DATE_WORDS = re.compile(r"\b(due ?date|due day|payment date|(?<!past )due on the|be due|"
-                             r"date (i|we) pay each month)\b", re.IGNORECASE)
+    re.IGNORECASE,
+)
+_DUE_DATE_WORDS = re.compile(
+    r"\b(due ?date|due day|payment date|(?<!past )due on the|be due|"
+    r"date (i|we) pay each month)\b",
+    re.IGNORECASE,
+)
 
 # Escalations the engine recognises itself (the input classifier runs first).
 ESCALATION_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("dispute", re.compile(
-        r"\b((that|this|it|the (amount|balance|fee|late fee|charge|figure))('?s| is| was| are)"
-        r" (wrong|incorrect|not right|not correct|a mistake|an error)|"
-        r"i (never|didn'?t|did not|have never|haven'?t) miss(ed)? (a|any|one) payments?|"
-        r"(is|are|was|were) (wrong|incorrect)[,.]? (my|the) (balance|amount)|"
-        r"should be (much |a lot )?(lower|less|smaller)|i don'?t owe (that|this|you|anything)|"
-        r"(not|never) (been )?(credited|applied|posted)|"
-        r"i (already |just )?paid\b.{0,60}\b(still (says|shows|say|show)|why (does|is) it))\b",
-        re.IGNORECASE)),
-    ("human_request", re.compile(
-        r"\b((talk|speak|chat) (to|with) (a |an |some|the |your )?(real |live |actual )?"
-        r"(human|person|agent|representative|rep|supervisor|manager|someone|somebody)|"
-        r"(want|need|like|get|give|request)( me)? (to (talk|speak) to )?(a |an )?"
-        r"(real |live |actual )?(human|person|agent|representative|supervisor|manager)\b"
-        r"(?! (is|was|said|told|called))|"
-        r"(connect|transfer|put) me (through )?(to|with) (a |an |your )?"
-        r"(human|person|agent|representative|supervisor|manager|someone))\b", re.IGNORECASE)),
+    (
+        "dispute",
+        re.compile(
+            r"\b((that|this|it|the (amount|balance|fee|late fee|charge|figure))('?s| is| was| are)"
+            r" (wrong|incorrect|not right|not correct|a mistake|an error)|"
+            r"i (never|didn'?t|did not|have never|haven'?t) miss(ed)? (a|any|one) payments?|"
+            r"(is|are|was|were) (wrong|incorrect)[,.]? (my|the) (balance|amount)|"
+            r"should be (much |a lot )?(lower|less|smaller)|i don'?t owe (that|this|you|anything)|"
+            r"(not|never) (been )?(credited|applied|posted)|"
+            r"i (already |just )?paid\b.{0,60}\b(still (says|shows|say|show)|why (does|is) it))\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "human_request",
+        re.compile(
+            r"\b((talk|speak|chat) (to|with) (a |an |some|the |your )?(real |live |actual )?"
+            r"(human|person|agent|representative|rep|supervisor|manager|someone|somebody)|"
+            r"(want|need|like|get|give|request)( me)? (to (talk|speak) to )?(a |an )?"
+            r"(real |live |actual )?(human|person|agent|representative|supervisor|manager)\b"
+            r"(?! (is|was|said|told|called))|"
+            r"(connect|transfer|put) me (through )?(to|with) (a |an |your )?"
+            r"(human|person|agent|representative|supervisor|manager|someone))\b",
+            re.IGNORECASE,
+        ),
+    ),
 )
 
 
@@ -177,8 +223,9 @@ def understand(matcher: IntentMatcher, text: str, today: date) -> dict[str, Any]
     norm = normalize(text)
     reason = escalation_cue(norm)
     if reason:
-        tasks: list[dict[str, Any]] = [{"intent": "escalate", "score": 1.0, "cue": True,
-                                        "slots": {"reason": reason}}]
+        tasks: list[dict[str, Any]] = [
+            {"intent": "escalate", "score": 1.0, "cue": True, "slots": {"reason": reason}}
+        ]
     else:
         ranked = matcher.rank(norm)
         tasks = _pick_tasks(ranked, norm, identity)
@@ -188,20 +235,22 @@ def understand(matcher: IntentMatcher, text: str, today: date) -> dict[str, Any]
             task["slots"] = task_slots(task["intent"], norm, today)
         # Reads before writes, so a reply states figures before proposing an action.
         tasks.sort(key=lambda t: t["intent"] in WRITE_INTENTS)
-    affirmative = bool(re.match(r"^\s*(yes|yeah|yep|yup|sure|ok|okay|please|go ahead|y)\b", norm,
-                                re.IGNORECASE))
-    return {"tasks": tasks, "identity": identity, "affirmative_start": affirmative,
-            "text": norm}
+    affirmative = bool(
+        re.match(r"^\s*(yes|yeah|yep|yup|sure|ok|okay|please|go ahead|y)\b", norm, re.IGNORECASE)
+    )
+    return {"tasks": tasks, "identity": identity, "affirmative_start": affirmative, "text": norm}
 
 
-def _pick_tasks(ranked: list[IntentScore], text: str,
-                identity: dict[str, Any]) -> list[dict[str, Any]]:
+def _pick_tasks(
+    ranked: list[IntentScore], text: str, identity: dict[str, Any]
+) -> list[dict[str, Any]]:
     ranked = _prefer_cues(ranked)
     top = ranked[0] if ranked else None
     if top is None or not (top.cue or top.score >= TOP_INTENT_MIN):
         return []
-    has_identity = bool(identity["dob"] or identity["zip"] or identity["phone"]
-                        or identity["loan_number"])
+    has_identity = bool(
+        identity["dob"] or identity["zip"] or identity["phone"] or identity["loan_number"]
+    )
     # A message that is mostly identity details ("1988-04-12, zip 73301", "my loan number
     # is L100") has no task.
     if has_identity and not top.cue and (top.similarity < 0.6 or _identity_only(text)):
@@ -209,8 +258,16 @@ def _pick_tasks(ranked: list[IntentScore], text: str,
     tasks = [_task(top)]
     if top.intent in {"affirm", "deny"}:
         # "no actually, send me a link": the answer and a new request.
-        other = next((o for o in ranked[1:4] if o.cue and o.score >= SECOND_INTENT_MIN and
-                      o.intent not in SOCIAL_INTENTS | {"out_of_scope"}), None)
+        other = next(
+            (
+                o
+                for o in ranked[1:4]
+                if o.cue
+                and o.score >= SECOND_INTENT_MIN
+                and o.intent not in SOCIAL_INTENTS | {"out_of_scope"}
+            ),
+            None,
+        )
         return [*tasks, _task(other)] if other else tasks
     for other in ranked[1:4]:
         if (
@@ -229,7 +286,9 @@ def _pick_tasks(ranked: list[IntentScore], text: str,
 _IDENTITY_WORDS = re.compile(
     r"\b(my|the|is|it'?s|and|loan|number|no|#|id|phone|cell|mobile|on file|date of birth|dob|"
     r"birthday|born|on|zip|zipcode|code|postal|here|this|hi|hello|hey|ok|okay|sure|yes|"
-    r"name|i'?m|am|of|that|was|me)\b", re.IGNORECASE)
+    r"name|i'?m|am|of|that|was|me)\b",
+    re.IGNORECASE,
+)
 
 
 def _identity_only(text: str) -> bool:
@@ -244,22 +303,28 @@ def _prefer_cues(ranked: list[IntentScore]) -> list[IntentScore]:
     """A cue (a pattern written for the intent) beats a slightly closer example."""
     if not ranked or ranked[0].cue or ranked[0].similarity >= CLOSE_EXAMPLE:
         return ranked
-    cued = next((r for r in ranked[1:4] if r.cue and r.score >= ranked[0].score - CUE_MARGIN),
-                None)
+    cued = next((r for r in ranked[1:4] if r.cue and r.score >= ranked[0].score - CUE_MARGIN), None)
     if cued is None:
         return ranked
     return [cued, *[r for r in ranked if r is not cued]]
 
 
 def _task(score: IntentScore) -> dict[str, Any]:
-    return {"intent": score.intent, "score": round(score.score, 3), "cue": score.cue,
-            "similarity": round(score.similarity, 3)}
+    return {
+        "intent": score.intent,
+        "score": round(score.score, 3),
+        "cue": score.cue,
+        "similarity": round(score.similarity, 3),
+    }
 
 
 def _weak_write(task: dict[str, Any]) -> bool:
     """A write guessed from the embeddings alone, without a close example."""
-    return task["intent"] in WRITE_INTENTS and not task.get("cue") and \
-        task.get("similarity", 1.0) < WRITE_INTENT_MIN
+    return (
+        task["intent"] in WRITE_INTENTS
+        and not task.get("cue")
+        and task.get("similarity", 1.0) < WRITE_INTENT_MIN
+    )
 
 
 _FAMILIES = [
@@ -284,14 +349,22 @@ def _structural(tasks: list[dict[str, Any]], text: str, today: date) -> list[dic
     """Paying on a future date is a promise; paying now is a link; a payment already made
     or scheduled elsewhere is neither."""
     if _PAST_PAYMENT.search(text):
-        kept = [t for t in tasks if t["intent"] not in {"promise_to_pay", "payment_link",
-                                                        "due_date_change"} or t.get("cue")]
-        return kept if kept != [] else [{"intent": "payment_history", "score": 1.0,
-                                         "cue": True}]
+        kept = [
+            t
+            for t in tasks
+            if t["intent"] not in {"promise_to_pay", "payment_link", "due_date_change"}
+            or t.get("cue")
+        ]
+        return kept if kept != [] else [{"intent": "payment_history", "score": 1.0, "cue": True}]
     tasks = _pay_now(tasks, text, today)
     intents = _intents(tasks)
-    if intents & {"due_date_change", "deferral", "fee_waiver", "contact_preferences",
-                  "out_of_scope"} or _DUE_DATE_WORDS.search(text):
+    if intents & {
+        "due_date_change",
+        "deferral",
+        "fee_waiver",
+        "contact_preferences",
+        "out_of_scope",
+    } or _DUE_DATE_WORDS.search(text):
         return tasks
     if not _PAY_VERB.search(text) or re.search(r"\blink\b", text, re.IGNORECASE):
         return tasks
@@ -300,86 +373,127 @@ def _structural(tasks: list[dict[str, Any]], text: str, today: date) -> list[dic
     when = slots.extract_date(text, today)
     if when is None:
         return tasks
-    promise = when.value > today or re.search(r"\b(promise|later|tonight|after work)\b", text,
-                                              re.IGNORECASE)
+    promise = when.value > today or re.search(
+        r"\b(promise|later|tonight|after work)\b", text, re.IGNORECASE
+    )
     if not promise:
         return tasks  # paying today: the cues decide between a link and a question
     wanted = "promise_to_pay"
     if wanted in intents:
         return tasks
-    reads = [t for t in tasks if t["intent"] in READ_INTENTS and t.get("cue") and
-             not _only_amount_cue(t["intent"], text)]
+    reads = [
+        t
+        for t in tasks
+        if t["intent"] in READ_INTENTS and t.get("cue") and not _only_amount_cue(t["intent"], text)
+    ]
     return [{"intent": wanted, "score": 1.0, "cue": True}, *reads]
 
 
 def _pay_now(tasks: list[dict[str, Any]], text: str, today: date) -> list[dict[str, Any]]:
-    """"I want to pay the overdue amount now", "can I pay $200 online today": a link."""
+    """ "I want to pay the overdue amount now", "can I pay $200 online today": a link."""
     intents = _intents(tasks)
-    if "payment_link" in intents or intents & {"promise_to_pay", "due_date_change", "deferral",
-                                                "fee_waiver", "contact_preferences"}:
+    if "payment_link" in intents or intents & {
+        "promise_to_pay",
+        "due_date_change",
+        "deferral",
+        "fee_waiver",
+        "contact_preferences",
+    }:
         return tasks
     if _HYPOTHETICAL.search(text) or re.search(r"\bhow (do|can|should) i\b", text, re.I):
         return tasks
-    wants_to_pay = re.search(r"\b(want|like|need|ready|going|trying|can i|could i|let me)\b.{0,30}"
-                             r"\bpay\b(?! ?off)", text, re.IGNORECASE)
-    named = slots.extract_amounts(text) or \
-        slots.extract_amount_keyword(text) in {"past_due", "next_due"}
+    wants_to_pay = re.search(
+        r"\b(want|like|need|ready|going|trying|can i|could i|let me)\b.{0,30}"
+        r"\bpay\b(?! ?off)",
+        text,
+        re.IGNORECASE,
+    )
+    named = slots.extract_amounts(text) or slots.extract_amount_keyword(text) in {
+        "past_due",
+        "next_due",
+    }
     wants_now = wants_to_pay and (_NOW_WORDS.search(text) or named)
     explicit = "how_to_pay" in intents and slots.extract_amounts(text)
     when = slots.extract_date(text, today)
     if not (wants_now or explicit) or (when is not None and when.value > today):
         return tasks
-    reads = [t for t in tasks if t["intent"] in READ_INTENTS and t.get("cue") and
-             not _only_amount_cue(t["intent"], text)]
+    reads = [
+        t
+        for t in tasks
+        if t["intent"] in READ_INTENTS and t.get("cue") and not _only_amount_cue(t["intent"], text)
+    ]
     return [*reads, {"intent": "payment_link", "score": 1.0, "cue": True}]
 
 
 def _only_amount_cue(intent: str, text: str) -> bool:
     """True when a read intent was suggested only by an amount named in a payment
     ("pay the past due on Friday" asks nothing about the past-due amount)."""
-    asks = re.search(r"\b(how much|(?<!pay )(?<!cover )(?<!send )what('?s| is| are)|when|"
-                     r"tell me|show me)\b", text, re.IGNORECASE)
+    asks = re.search(
+        r"\b(how much|(?<!pay )(?<!cover )(?<!send )what('?s| is| are)|when|"
+        r"tell me|show me)\b",
+        text,
+        re.IGNORECASE,
+    )
     return intent in {"past_due", "payoff", "next_payment", "balance"} and not asks
 
 
-def _resolve_conflicts(tasks: list[dict[str, Any]], text: str,
-                       today: date) -> list[dict[str, Any]]:
+def _resolve_conflicts(tasks: list[dict[str, Any]], text: str, today: date) -> list[dict[str, Any]]:
     intents = _intents(tasks)
     # "pay with my credit card" is about paying, not a credit-card product.
-    if "out_of_scope" in intents and re.search(r"\b(pay|payment)\b", text, re.IGNORECASE) and \
-            re.search(r"\b(my|the) (loan|payment|balance|past due|bill)\b|\bpay (with|by)\b",
-                      text, re.IGNORECASE):
+    if (
+        "out_of_scope" in intents
+        and re.search(r"\b(pay|payment)\b", text, re.IGNORECASE)
+        and re.search(
+            r"\b(my|the) (loan|payment|balance|past due|bill)\b|\bpay (with|by)\b",
+            text,
+            re.IGNORECASE,
+        )
+    ):
         tasks = _without(tasks, "out_of_scope") or [
-            {"intent": "how_to_pay", "score": 1.0, "cue": True}]
+            {"intent": "how_to_pay", "score": 1.0, "cue": True}
+        ]
     intents = _intents(tasks)
     # A promise or a link that names what is past due is one task, not two.
     for action in ("promise_to_pay", "payment_link"):
         if action in intents:
-            tasks = [t for t in tasks if t["intent"] == action or
-                     not _only_amount_cue(t["intent"], text)]
+            tasks = [
+                t for t in tasks if t["intent"] == action or not _only_amount_cue(t["intent"], text)
+            ]
     intents = _intents(tasks)
     if {"payment_link", "promise_to_pay"} <= intents:
         when = slots.extract_date(text, today)
         drop = "payment_link" if when and when.value > today else "promise_to_pay"
         tasks = _without(tasks, drop)
     # "how does a deferral work?" asks about the rule, it does not ask for one.
-    asks_rule = any(t["intent"] == "policy_question" and t.get("cue") for t in tasks) or \
-        (tasks and tasks[0]["intent"] == "policy_question")
+    asks_rule = any(t["intent"] == "policy_question" and t.get("cue") for t in tasks) or (
+        tasks and tasks[0]["intent"] == "policy_question"
+    )
     if asks_rule and not _REQUEST.search(text):
         tasks = [t for t in tasks if t["intent"] not in WRITE_INTENTS]
     intents = _intents(tasks)
     # "my payday moved to the 15th, can you move my due date": a due-date change.
-    if "due_date_change" in intents and "promise_to_pay" in intents and \
-            _DUE_DATE_WORDS.search(text):
+    if (
+        "due_date_change" in intents
+        and "promise_to_pay" in intents
+        and _DUE_DATE_WORDS.search(text)
+    ):
         tasks = _without(tasks, "promise_to_pay")
     # A promise with nothing to promise (no date, no amount) next to another request
     # ("I can pay a bit more now, what's my payoff?") is not a promise.
-    if "promise_to_pay" in _intents(tasks) and len(tasks) > 1 and \
-            not slots.extract_date(text, today) and not slots.extract_amounts(text):
+    if (
+        "promise_to_pay" in _intents(tasks)
+        and len(tasks) > 1
+        and not slots.extract_date(text, today)
+        and not slots.extract_amounts(text)
+    ):
         tasks = _without(tasks, "promise_to_pay")
     # "pay $165 with my card" has no promise in it: paying now is a link.
-    if [t["intent"] for t in tasks] == ["promise_to_pay"] and \
-            not slots.extract_date(text, today) and not _PROMISE_WORDS.search(text) and \
-            _PAY_VERB.search(text) and slots.extract_amounts(text):
+    if (
+        [t["intent"] for t in tasks] == ["promise_to_pay"]
+        and not slots.extract_date(text, today)
+        and not _PROMISE_WORDS.search(text)
+        and _PAY_VERB.search(text)
+        and slots.extract_amounts(text)
+    ):
         tasks = [{"intent": "payment_link", "score": tasks[0]["score"], "cue": True}]
     return tasks
