@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     embedding_model: str = "text-embedding-3-small"
     embedding_base_url: str | None = None
     embedding_api_key: SecretStr | None = None
+    # torch threads for the local model; 1 keeps query latency stable on a busy machine.
+    embedding_torch_threads: int | None = 1
 
     # The servicing model: the offline engine, or any OpenAI-compatible chat endpoint.
     llm_provider: Literal["offline", "openai"] = "offline"
