@@ -302,9 +302,9 @@ def test_another_customers_loan_is_refused_like_an_unknown_loan(
         reply("I can only help with your own loans."),
     )
     harness.start("C100", verified=True)
-    first = harness.say("what does loan L200 owe?")
-    second = harness.say("what about loan L999?")
-    third = harness.say("send a payment link for L200 and set up a promise for it")
+    first = harness.say("what does my other loan owe?")
+    second = harness.say("and what about my third loan?")
+    third = harness.say("send a payment link for that other loan and set up a promise for it")
 
     foreign, unknown = tool_result(server.requests[1]), tool_result(server.requests[3])
     assert foreign["status"] == "refused" and foreign["error"] == "unknown_loan"
@@ -516,7 +516,7 @@ def test_an_unknown_tool_gets_an_error_and_nothing_runs(
         reply("Sorry, I can't move money between loans. I can send you a payment link."),
     )
     harness.start("C100", verified=True)
-    outcome = harness.say("please move $500 from my loan to loan L200")
+    outcome = harness.say("please move $500 between my loans")
 
     for index in (1, 2):
         error = server.requests[index].tool_results[-1]["content"]
