@@ -109,6 +109,10 @@ class OfflineBrain(TaskHandlers):
         if isinstance(continued, Step):
             return continued
         tasks = continued
+        verified = bool(turn.facts.get("verified")) or verification is not None
+        if not tasks and verified and identity.get("loan_number") and len(turn.text) <= 40:
+            # A bare loan number from a verified customer: "tell me about that loan".
+            tasks = [{"intent": "balance", "slots": {"loan_id": identity["loan_number"]}}]
         if not tasks:
             return self._no_task(turn, identity)
 
