@@ -446,35 +446,55 @@ class TaskHandlers:
             )
         return self._proposal_or_done(result, "due_date_change", task)
 
-    def _do_deferral(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
-        tag = f"deferral:{index}"
-        result = turn.result("request_deferral", tag)
+    def _loan_write(
+        self,
+        turn: Turn,
+        index: int,
+        task: dict[str, Any],
+        *,
+        tool: str,
+        intent: str,
+        refused: str,
+        offer_summary: str,
+    ) -> Step:
+        """Propose a write that needs only the loan (deferral, fee waiver), or explain
+        the rule that refused it and offer a person."""
+        tag = f"{intent}:{index}"
+        result = turn.result(tool, tag)
         if result is None:
-            return Step("request_deferral", {"loan_id": task["slots"].get("loan_id")}, tag=tag)
-        if result.get("status") != "ok":
-            if result.get("error") in LOAN_ERRORS:
-                return self._refusal(result, task)
-            return Step(
-                text=self.t.render("deferral_refused", message=result["message"]),
-                state=_offer_human(f"Deferral refused: {result.get('error')}"),
-            )
-        return self._proposal_or_done(result, "deferral", task)
-
-    def _do_fee_waiver(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
-        tag = f"waiver:{index}"
-        result = turn.result("waive_late_fee", tag)
-        if result is None:
-            return Step("waive_late_fee", {"loan_id": task["slots"].get("loan_id")}, tag=tag)
+            return Step(tool, {"loan_id": task["slots"].get("loan_id")}, tag=tag)
         if result.get("status") != "ok":
             if result.get("error") in LOAN_ERRORS:
                 return self._refusal(result, task)
             if result.get("error") == "fee_waiver_no_late_fee":
                 return Step(text=result["message"])
             return Step(
-                text=self.t.render("fee_waiver_refused", message=result["message"]),
-                state=_offer_human("A further late-fee waiver was requested."),
+                text=self.t.render(refused, message=result["message"]),
+                state=_offer_human(offer_summary.format(error=result.get("error"))),
             )
-        return self._proposal_or_done(result, "fee_waiver", task)
+        return self._proposal_or_done(result, intent, task)
+
+    def _do_deferral(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+        return self._loan_write(
+            turn,
+            index,
+            task,
+            tool="request_deferral",
+            intent="deferral",
+            refused="deferral_refused",
+            offer_summary="Deferral refused: {error}",
+        )
+
+    def _do_fee_waiver(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+        return self._loan_write(
+            turn,
+            index,
+            task,
+            tool="waive_late_fee",
+            intent="fee_waiver",
+            refused="fee_waiver_refused",
+            offer_summary="A further late-fee waiver was requested.",
+        )
 
     def _do_contact_preferences(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
         tag = f"contact:{index}"
