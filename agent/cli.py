@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import sys
-from datetime import date
 from pathlib import Path
 
 import click
@@ -212,10 +211,6 @@ def _add_guardrails_commands() -> None:
 
 
 _add_guardrails_commands()
-
-
-def _today() -> date:
-    return date.today()
 
 
 if __name__ == "__main__":  # pragma: no cover

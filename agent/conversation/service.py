@@ -236,18 +236,9 @@ class ConversationService:
         parts: list[str] = []
         if verdict.pii_kinds:
             parts.append(self.t.render("pii_warning"))
-            self._audit(
-                session,
-                conv.id,
-                "guardrail",
-                "guardrail",
-                {"stage": "input", "verdict": "pii_masked", "kinds": verdict.pii_kinds},
-            )
+            self._guardrail_audit(session, conv.id, "pii_masked", kinds=verdict.pii_kinds)
 
-        if conv.customer_message_count > self.settings.max_customer_messages_per_conversation:
-            parts.append(self.t.render("not_understood_offer_human"))
-            ctx.dialogue["offline_awaiting"] = "offer_human"
-        elif verdict.escalation is not None:
+        if verdict.escalation is not None:
             parts.extend(self._escalation_reply(verdict.escalation))
             ctx.escalation = EscalationRequest(
                 reason=str(verdict.escalation.reason),
@@ -256,49 +247,33 @@ class ConversationService:
                 evidence=list(verdict.escalation.evidence),
                 source="classifier",
             )
-            self._audit(
+            self._guardrail_audit(
                 session,
                 conv.id,
-                "guardrail",
-                "guardrail",
-                {
-                    "stage": "input",
-                    "verdict": "escalate",
-                    "reason": str(verdict.escalation.reason),
-                    "confidence": verdict.escalation.confidence,
-                    "evidence": list(verdict.escalation.evidence),
-                },
+                "escalate",
+                reason=str(verdict.escalation.reason),
+                confidence=verdict.escalation.confidence,
+                evidence=list(verdict.escalation.evidence),
             )
         elif verdict.third_party is not None:
             parts.append(
                 self.t.render("third_party", support_phone=self.policy.lender.support_phone)
             )
-            self._audit(
-                session,
-                conv.id,
-                "guardrail",
-                "guardrail",
-                {
-                    "stage": "input",
-                    "verdict": "third_party",
-                    "relation": verdict.third_party.relation,
-                },
+            self._guardrail_audit(
+                session, conv.id, "third_party", relation=verdict.third_party.relation
             )
         elif verdict.injection is not None:
             parts.append(self.t.render("injection_refusal"))
-            self._audit(
+            self._guardrail_audit(
                 session,
                 conv.id,
-                "guardrail",
-                "guardrail",
-                {
-                    "stage": "input",
-                    "verdict": "injection",
-                    "family": verdict.injection.family,
-                    "evidence": list(verdict.injection.evidence),
-                },
+                "injection",
+                family=verdict.injection.family,
+                evidence=list(verdict.injection.evidence),
             )
             ctx.flags.append(("injection_attempt", str(verdict.injection.family)))
+        elif conv.customer_message_count > self.settings.max_customer_messages_per_conversation:
+            parts.append(self.t.render("not_understood_offer_human"))
         else:
             reply = self.agent.run(ctx, self._model_input(session, conv, verdict.text))
             parts.append(reply.text)
@@ -311,7 +286,7 @@ class ConversationService:
             )
             self._audit_tool_results(session, conv.id, reply.new_messages)
 
-        if ctx.escalation is not None and not parts_mention_handoff(parts, ctx):
+        if ctx.escalation is not None and not parts_mention_handoff(parts):
             parts.append(self.t.render(f"escalated.{ctx.escalation.reason}"))
         text = " ".join(p for p in parts if p)
         if not conv.disclosure_sent:
@@ -458,12 +433,12 @@ class ConversationService:
     ) -> dict[str, Any]:
         loans: list[dict[str, Any]] = []
         if conv.verified and conv.customer_id:
-            from agent.tools.ledger_tools import _loan_summary
+            from agent.tools.ledger_tools import loan_summary
 
             ctx = self._context(session, conv, "")
             ctx.verified = True
             for loan in repo.customer_loans(session, conv.customer_id):
-                summary = _loan_summary(ctx, loan)
+                summary = loan_summary(ctx, loan)
                 summary.pop("_raw", None)
                 loans.append(summary)
         recent = session.exec(
@@ -790,6 +765,17 @@ class ConversationService:
         buffer = session.info.setdefault("audit_buffer", [])
         buffer.append((kind, actor, payload, conversation_id))
 
+    def _guardrail_audit(
+        self, session: Session, conversation_id: str, verdict: str, **data: Any
+    ) -> None:
+        self._audit(
+            session,
+            conversation_id,
+            "guardrail",
+            "guardrail",
+            {"stage": "input", "verdict": verdict, **data},
+        )
+
     @staticmethod
     def _commit(session: Session) -> None:
         append_events(session, session.info.pop("audit_buffer", []))
@@ -934,7 +920,7 @@ def _classifier_summary(verdict: Any) -> str:
     return _REASON_SUMMARIES.get(reason, f"Escalated: {reason}.")
 
 
-def parts_mention_handoff(parts: list[str], ctx: ConversationContext) -> bool:
+def parts_mention_handoff(parts: list[str]) -> bool:
     """True when the reply already tells the customer that a person will take over."""
     joined = " ".join(parts).lower()
     return "person" in joined and (

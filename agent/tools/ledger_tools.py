@@ -159,7 +159,7 @@ def _authorized_loan(ctx: ConversationContext, loan_id: str | None) -> Loan | st
     )
 
 
-def _loan_summary(ctx: ConversationContext, loan: Loan) -> dict[str, Any]:
+def loan_summary(ctx: ConversationContext, loan: Loan) -> dict[str, Any]:
     facts = repo.loan_facts(ctx.session, loan)
     today, basis = ctx.today, ctx.policy.interest.day_count_basis
     nxt = next_installment(facts, today)
@@ -213,7 +213,7 @@ def get_account_summary(ctx: ConversationContext, loan_id: str | None = None) ->
     else:
         loans = _own_loans(ctx)
     ctx.actions.append("looked up the account summary")
-    return ok(loans=[_loan_summary(ctx, loan) for loan in loans])
+    return ok(loans=[loan_summary(ctx, loan) for loan in loans])
 
 
 @safe_tool
@@ -560,7 +560,7 @@ def waive_late_fee(
     _finish(ctx, key, waiver.id)
     ctx.actions.append(f"waived a {proposal['amount']} late fee on loan {loan.id}")
     ctx.audit("write", {"record": "fee_waiver", "loan_id": loan.id, "fee_id": fee_id})
-    summary = _loan_summary(ctx, loan)
+    summary = loan_summary(ctx, loan)
     return ok(recorded=True, **proposal, past_due_amount=summary["past_due_amount"])
 
 

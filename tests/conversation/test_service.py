@@ -204,3 +204,15 @@ def test_every_step_is_in_a_tamper_evident_audit_chain(service, db_engine) -> No
         session.commit()
         broken = verify_chain(session)
         assert not broken.ok and broken.first_bad_id == victim.id
+
+
+def test_past_the_length_limit_a_request_for_a_person_still_escalates(service) -> None:
+    service.settings = service.settings.model_copy(
+        update={"max_customer_messages_per_conversation": 1}
+    )
+    conv = service.start(customer_id="C100", verified=True)
+    service.customer_message(conv.id, "what's past due?")
+    over = service.customer_message(conv.id, "what's my payoff?")
+    assert "connect you with a person" in over.reply_text and not over.escalated
+    asked = service.customer_message(conv.id, "I want to talk to a real person")
+    assert asked.escalated and asked.escalation_reason == "human_request"

@@ -8,7 +8,6 @@ from sqlmodel import Session
 
 from agent.ledger.loader import parse_ledger, write_ledger
 from agent.tools.context import ConversationContext
-from tests.conftest import PUBLIC_SCENARIOS
 
 BOOK = """
 customers:
@@ -40,7 +39,6 @@ loans:
       - {due: 2026-03-10, amount: 310.00, paid: 0}
 """
 NOW = datetime(2026, 3, 10, 14, 0, tzinfo=ZoneInfo("America/Chicago"))
-_ = PUBLIC_SCENARIOS
 
 
 @pytest.fixture
