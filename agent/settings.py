@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     llm_timeout_seconds: float = 20.0
     llm_max_retries: int = 1
     llm_temperature: float = 0.0
+    # Stream the LLM's tokens: the widget shows the reply as it is written (only text
+    # that already passed the output checks; see agent/engine/streaming.py).
+    llm_streaming: bool = True
 
     # Per-turn and per-conversation limits.
     max_message_chars: int = 2000

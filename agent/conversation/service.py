@@ -78,6 +78,7 @@ class TurnOutcome:
     conversation_id: str
     state: str
     customer_seq: int | None = None
+    customer: OutgoingMessage | None = None  # the stored customer message (not on duplicates)
     replies: list[OutgoingMessage] = field(default_factory=list)
     escalated: bool = False
     escalation_reason: str | None = None
@@ -225,7 +226,9 @@ class ConversationService:
             {"seq": customer_msg.seq, "text": verdict.text, "pii_masked": verdict.pii_kinds},
         )
         conv.customer_message_count += 1
-        outcome = TurnOutcome(conv.id, conv.state, customer_seq=customer_msg.seq)
+        outcome = TurnOutcome(
+            conv.id, conv.state, customer_seq=customer_msg.seq, customer=_outgoing(customer_msg)
+        )
         if conv.state != ConversationState.AI:
             # With a person (or waiting for one): the AI never answers.
             self._touch(session, conv)
@@ -275,6 +278,19 @@ class ConversationService:
         elif conv.customer_message_count > self.settings.max_customer_messages_per_conversation:
             parts.append(self.t.render("not_understood_offer_human"))
         else:
+            ctx.draft_sink = _DraftPublisher(
+                self.broker,
+                conv.id,
+                customer_msg.seq,
+                " ".join(
+                    p
+                    for p in [
+                        "" if conv.disclosure_sent else self.t.render("disclosure"),
+                        *parts,
+                    ]
+                    if p
+                ),
+            )
             reply = self.agent.run(ctx, self._model_input(session, conv, verdict.text))
             parts.append(reply.text)
             self._audit(
@@ -330,6 +346,8 @@ class ConversationService:
 
     def _model_input(self, session: Session, conv: Conversation, text: str) -> list[BaseMessage]:
         """The new customer message, preceded by anything said while a person had the chat."""
+        if conv.synced_seq >= self._last_seq(session, conv.id) - 1:
+            return [HumanMessage(content=text)]  # nothing was said since the AI's last turn
         unsynced = session.exec(
             select(Message)
             .where(Message.conversation_id == conv.id, Message.seq > conv.synced_seq)
@@ -798,13 +816,17 @@ class ConversationService:
 
     @staticmethod
     def _last_seq(session: Session, conversation_id: str) -> int:
-        last = session.exec(
-            select(Message.seq)
-            .where(Message.conversation_id == conversation_id)
-            .order_by(col(Message.seq).desc())
-            .limit(1)
-        ).first()
-        return int(last or 0)
+        """The highest stored seq; read once per transaction, then kept by ``_store``."""
+        key = f"last_seq:{conversation_id}"
+        if key not in session.info:
+            last = session.exec(
+                select(Message.seq)
+                .where(Message.conversation_id == conversation_id)
+                .order_by(col(Message.seq).desc())
+                .limit(1)
+            ).first()
+            session.info[key] = int(last or 0)
+        return int(session.info[key])
 
     def _store(
         self,
@@ -817,9 +839,10 @@ class ConversationService:
         client_message_id: str | None = None,
         ai_drafted: bool = False,
     ) -> Message:
+        seq = self._last_seq(session, conv.id) + 1
         message = Message(
             conversation_id=conv.id,
-            seq=self._last_seq(session, conv.id) + 1,
+            seq=seq,
             role=role,
             author=author,
             content=content,
@@ -829,6 +852,7 @@ class ConversationService:
         )
         session.add(message)
         session.flush()
+        session.info[f"last_seq:{conv.id}"] = seq
         return message
 
     def _touch(self, session: Session, conv: Conversation) -> None:
@@ -859,49 +883,82 @@ class ConversationService:
             replies.append(_outgoing(m))
             if m.role == "assistant":
                 break
-        return TurnOutcome(conv.id, conv.state, original.seq, replies, duplicate=True)
+        return TurnOutcome(
+            conv.id, conv.state, customer_seq=original.seq, replies=replies, duplicate=True
+        )
 
     # --- events ------------------------------------------------------------------------
 
     def _publish_outcome(self, outcome: TurnOutcome) -> None:
+        """Announce a committed turn from what it produced (no second read)."""
         if outcome.duplicate:
             return
-        with self.sessions() as session:
-            msgs = session.exec(
-                select(Message)
-                .where(
-                    Message.conversation_id == outcome.conversation_id,
-                    Message.seq >= (outcome.customer_seq or 0),
-                )
-                .order_by(col(Message.seq))
-            ).all()
-            conv = session.get(Conversation, outcome.conversation_id)
-        for m in msgs:
-            self._publish_message(outcome.conversation_id, m)
-        if outcome.escalated and conv is not None:
-            self._publish_state(conv)
+        for message in [*filter(None, [outcome.customer]), *outcome.replies]:
+            self._publish(outcome.conversation_id, message)
+        if outcome.escalated:
+            self._publish_state_event(
+                outcome.conversation_id,
+                outcome.state,
+                outcome.escalation_reason,
+                outcome.escalation_priority,
+            )
 
     def _publish_message(self, conversation_id: str, message: Message) -> None:
+        self._publish(conversation_id, _outgoing(message))
+
+    def _publish(self, conversation_id: str, message: OutgoingMessage) -> None:
         self.broker.publish(
             f"conversation:{conversation_id}",
-            {
-                "type": "message",
-                "conversation_id": conversation_id,
-                "message": _outgoing(message).as_dict(),
-            },
+            {"type": "message", "conversation_id": conversation_id, "message": message.as_dict()},
         )
         self.broker.publish("queue", {"type": "activity", "conversation_id": conversation_id})
 
     def _publish_state(self, conv: Conversation) -> None:
+        self._publish_state_event(conv.id, conv.state, conv.escalation_reason, conv.priority)
+
+    def _publish_state_event(
+        self, conversation_id: str, state: str, reason: str | None, priority: str | None
+    ) -> None:
         event = {
             "type": "state",
-            "conversation_id": conv.id,
-            "state": conv.state,
-            "reason": conv.escalation_reason,
-            "priority": conv.priority,
+            "conversation_id": conversation_id,
+            "state": state,
+            "reason": reason,
+            "priority": priority,
         }
-        self.broker.publish(f"conversation:{conv.id}", event)
+        self.broker.publish(f"conversation:{conversation_id}", event)
         self.broker.publish("queue", event)
+
+
+@dataclass
+class _DraftPublisher:
+    """Publishes the streamed reply drafts of one turn on the conversation's channel.
+
+    ``text`` is the whole draft so far (with what the final reply will put before the
+    model's words), so a client that missed one simply shows the next.
+    """
+
+    broker: Broker
+    conversation_id: str
+    reply_to: int
+    prefix: str
+
+    def show(self, text: str) -> None:
+        self._publish(f"{self.prefix} {text}".strip())
+
+    def withdraw(self) -> None:
+        self._publish("")
+
+    def _publish(self, text: str) -> None:
+        self.broker.publish(
+            f"conversation:{self.conversation_id}",
+            {
+                "type": "reply_draft",
+                "conversation_id": self.conversation_id,
+                "reply_to": self.reply_to,
+                "text": text,
+            },
+        )
 
 
 _REASON_SUMMARIES = {

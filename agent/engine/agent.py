@@ -23,6 +23,7 @@ from agent.engine.middleware import (
 from agent.engine.offline.brain import OfflineBrain
 from agent.engine.offline.intents import IntentMatcher
 from agent.engine.offline.model import OfflineServicingModel
+from agent.engine.streaming import TokenRelay
 from agent.engine.templates import Templates
 from agent.knowledge.embeddings import Embedder
 from agent.policy.config import PolicyConfig
@@ -80,7 +81,9 @@ class ServicingAgent:
             ToolCallCheckMiddleware(self.templates.render("tool_error")),
         ]
         model: BaseChatModel = self.offline
+        self.streams = False  # the offline engine answers at once; nothing to stream
         if llm is not None:
+            self.streams = True
             model = llm
             self.model_name = getattr(llm, "model_name", None) or "llm"
             middleware.append(LoggedModelFallback(self.offline))
@@ -97,12 +100,19 @@ class ServicingAgent:
         # order. LangGraph's ToolNode otherwise runs them in parallel threads, and they
         # share this turn's database session and context (a model that sends the same
         # write three times at once got three writes and "Session is already flushing").
-        config = {
+        config: dict[str, Any] = {
             "configurable": {"thread_id": ctx.conversation_id},
             "recursion_limit": 40,
             "max_concurrency": 1,
         }
-        state = self.graph.invoke({"messages": messages}, config=config, context=ctx)
+        if self.streams and ctx.draft_sink is not None:
+            config["callbacks"] = [TokenRelay(ctx)]
+        # durability="exit": the checkpoint is written once, when the turn ends. A turn is
+        # atomic anyway (its ledger writes commit together), and a checkpoint per step
+        # cost a background write per step.
+        state = self.graph.invoke(
+            {"messages": messages}, config=config, context=ctx, durability="exit"
+        )
         all_messages: list[BaseMessage] = state["messages"]
         last_human = max(i for i, m in enumerate(all_messages) if isinstance(m, HumanMessage))
         new = all_messages[last_human + 1 :]

@@ -23,9 +23,10 @@ from langchain_core.messages import AIMessage, SystemMessage, ToolMessage
 from langchain_core.messages.tool import invalid_tool_call
 
 from agent.engine import session_facts
+from agent.engine.llm import RAW_TOOL_ARGUMENTS
+from agent.engine.streaming import ReplyDraft
 from agent.engine.templates import Templates
 from agent.guardrails import output_checks
-from agent.ledger.repository import customer_loans
 from agent.tools.context import ConversationContext
 
 log = logging.getLogger(__name__)
@@ -64,12 +65,7 @@ def reply_violations(
         output_checks.check_disclosure_before_verification(reply, ctx.verified, policy)
     )
     violations += output_checks.check_grounding(reply, evidence, policy, ctx.today)
-    own = (
-        {loan.id for loan in customer_loans(ctx.session, ctx.customer_id)}
-        if ctx.verified and ctx.customer_id
-        else set()
-    )
-    violations += output_checks.check_foreign_loans(reply, own)
+    violations += output_checks.check_foreign_loans(reply, set(ctx.own_loan_ids()))
     if prohibited is not None:
         violations += [
             output_checks.Violation(f"prohibited:{v.kind}", str(v.evidence))
@@ -91,13 +87,19 @@ class OutputGuardMiddleware(AgentMiddleware):
 
     def wrap_model_call(self, request: ModelRequest, handler: Callable) -> Any:
         ctx: ConversationContext = request.runtime.context
-        response = handler(request)
+        response, draft = self._streamed(ctx, request, handler)
         message = _final_message(response)
         if message is None or message.tool_calls or not str(message.content).strip():
+            if draft is not None:
+                draft.withdraw()
             return response
         violations = reply_violations(ctx, request.messages, str(message.content), self.prohibited)
         if not violations:
+            if draft is not None:
+                draft.finish()
             return response
+        if draft is not None:
+            draft.withdraw()
         detail = "; ".join(f"{v.kind}: {v.detail}" for v in violations)
         ctx.audit("guardrail", {"stage": "output", "verdict": "regenerate", "violations": detail})
         note = SystemMessage(
@@ -105,14 +107,23 @@ class OutputGuardMiddleware(AgentMiddleware):
             f"{detail}. Write it again using only figures and dates from tool results of this "
             "conversation, nothing about an account before verification, and a respectful tone."
         )
-        retry = handler(request.override(messages=[*request.messages, note]))
+        retry, retry_draft = self._streamed(
+            ctx, request.override(messages=[*request.messages, note]), handler
+        )
         retried = _final_message(retry)
         if retried is not None and (
             retried.tool_calls
             or not reply_violations(ctx, request.messages, str(retried.content), self.prohibited)
         ):
             ctx.audit("guardrail", {"stage": "output", "verdict": "regenerated_ok"})
+            if retry_draft is not None:
+                if retried.tool_calls:
+                    retry_draft.withdraw()
+                else:
+                    retry_draft.finish()
             return retry
+        if retry_draft is not None:
+            retry_draft.withdraw()
         ctx.audit("guardrail", {"stage": "output", "verdict": "replaced", "violations": detail})
         ctx.flags.append(("guardrail_replaced_reply", detail))
         safe = AIMessage(
@@ -120,6 +131,27 @@ class OutputGuardMiddleware(AgentMiddleware):
             additional_kwargs={"guardrail": "replaced"},
         )
         return ModelResponse(result=[safe])
+
+    def _streamed(
+        self, ctx: ConversationContext, request: ModelRequest, handler: Callable
+    ) -> tuple[Any, ReplyDraft | None]:
+        """Call the model; when the turn streams, its tokens pass a draft gate that shows
+        the customer only text that already passes this guard's checks."""
+        if ctx.draft_sink is None:
+            return handler(request), None
+        history = request.messages
+        draft = ReplyDraft(
+            passes=lambda text: not reply_violations(ctx, history, text, self.prohibited),
+            sink=ctx.draft_sink,
+        )
+        ctx.reply_draft = draft
+        try:
+            return handler(request), draft
+        except BaseException:
+            draft.withdraw()
+            raise
+        finally:
+            ctx.reply_draft = None
 
 
 class TurnModelCallLimit(ModelCallLimitMiddleware):
@@ -210,7 +242,8 @@ class ToolCallCheckMiddleware(AgentMiddleware):
 
 
 def _unrunnable_calls_marked_invalid(response: Any) -> Any:
-    """The response with tool calls that lack a name or an id moved to the invalid ones."""
+    """The response with tool calls that cannot run (no name or id, or streamed arguments
+    that are not a JSON object) moved to the invalid ones."""
     messages = response.result if isinstance(response, ModelResponse) else [response]
     index = next(
         (i for i in range(len(messages) - 1, -1, -1) if isinstance(messages[i], AIMessage)), None
@@ -218,15 +251,19 @@ def _unrunnable_calls_marked_invalid(response: Any) -> Any:
     if index is None:
         return response
     message: AIMessage = messages[index]
-    bad = [c for c in message.tool_calls if not c.get("name") or not c.get("id")]
-    if not bad:
+    raw_arguments = message.response_metadata.get(RAW_TOOL_ARGUMENTS) or {}
+    problems = {
+        id(c): problem for c in message.tool_calls if (problem := _call_problem(c, raw_arguments))
+    }
+    if not problems:
         return response
+    bad = [c for c in message.tool_calls if id(c) in problems]
     invalid = [
         invalid_tool_call(
             name=c.get("name") or None,
-            args=json.dumps(c.get("args")),
+            args=raw_arguments.get(c.get("id") or "", json.dumps(c.get("args"))),
             id=c.get("id") or None,
-            error="a tool call needs a tool name and an id",
+            error=problems[id(c)],
         )
         for c in bad
     ]
@@ -240,6 +277,26 @@ def _unrunnable_calls_marked_invalid(response: Any) -> Any:
     if isinstance(response, ModelResponse):
         return ModelResponse(result=result, structured_response=response.structured_response)
     return fixed
+
+
+def _call_problem(call: Any, raw_arguments: dict[str, str]) -> str | None:
+    """Why a parsed tool call cannot run, or None.
+
+    ``raw_arguments`` holds the argument text of streamed calls (see engine/llm.py):
+    streaming parses it leniently, so it is checked here as a whole answer's would be.
+    """
+    if not call.get("name") or not call.get("id"):
+        return "a tool call needs a tool name and an id"
+    raw = raw_arguments.get(call["id"])
+    if raw is None or not raw.strip():
+        return None  # no arguments at all mean an empty object
+    try:
+        parsed = json.loads(raw)
+    except ValueError as exc:
+        return f"the arguments are not valid JSON ({exc})"
+    if not isinstance(parsed, dict):
+        return "the arguments are not a JSON object"
+    return None
 
 
 def _invalid_calls_detail(message: AIMessage) -> str:
@@ -268,6 +325,8 @@ class LoggedModelFallback(ModelFallbackMiddleware):
                 return handler(req)
             except Exception as exc:
                 failures.append(f"{type(exc).__name__}: {str(exc)[:200]}")
+                if ctx.reply_draft is not None:
+                    ctx.reply_draft.restart()  # what the failed model streamed is void
                 raise
 
         response = super().wrap_model_call(request, tracking)

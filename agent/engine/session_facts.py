@@ -34,11 +34,11 @@ def session_facts(ctx: ConversationContext) -> dict[str, Any]:
         "turn": ctx.turn,
     }
     if ctx.verified and ctx.customer_id:
-        from agent.ledger.repository import customer_loans, get_customer
+        from agent.ledger.repository import get_customer
 
-        customer = get_customer(ctx.session, ctx.customer_id)
+        customer = get_customer(ctx.session, ctx.customer_id)  # the session's identity map
         facts["customer_first_name"] = customer.name.split()[0] if customer else None
-        facts["customer_loans"] = [loan.id for loan in customer_loans(ctx.session, ctx.customer_id)]
+        facts["customer_loans"] = list(ctx.own_loan_ids())
     return facts
 
 

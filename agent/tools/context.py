@@ -42,10 +42,27 @@ class ConversationContext:
     actions: list[str] = field(default_factory=list)  # what the assistant did, for handoffs
     flags: list[tuple[str, str]] = field(default_factory=list)  # (kind, detail) for supervisors
     model_events: list[dict[str, Any]] = field(default_factory=list)
+    # Streaming: where released reply drafts go (set by the service), and the gate of the
+    # model answer being streamed (set by the output guard middleware).
+    draft_sink: Any | None = None
+    reply_draft: Any | None = None
+    _loan_ids: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     @property
     def today(self) -> date:
         return self.now.date()
+
+    def own_loan_ids(self) -> tuple[str, ...]:
+        """The verified customer's loan ids (none before verification); read once a turn."""
+        if not (self.verified and self.customer_id):
+            return ()
+        if self.customer_id not in self._loan_ids:
+            from agent.ledger.repository import customer_loans
+
+            self._loan_ids[self.customer_id] = tuple(
+                loan.id for loan in customer_loans(self.session, self.customer_id)
+            )
+        return self._loan_ids[self.customer_id]
 
     @property
     def subject_customer_id(self) -> str | None:

@@ -90,6 +90,8 @@ def make_harness(
         harness.db.dispose()
 
 
-@pytest.fixture
-def harness(make_harness: HarnessFactory) -> LLMHarness:
-    return make_harness()
+@pytest.fixture(params=[True, False], ids=["streamed", "whole"])
+def harness(make_harness: HarnessFactory, request: pytest.FixtureRequest) -> LLMHarness:
+    """Every LLM-path test runs twice: with the endpoint streaming its answers as
+    server-sent events (the default) and answering each call whole."""
+    return make_harness(llm_streaming=request.param)

@@ -4,7 +4,8 @@ The server answers ``POST /v1/chat/completions`` from a queue of canned steps (a
 tool calls, raw malformed tool calls, an HTTP error, a delay before any of those), and
 records every request it received, so a test can check both what the agent did with the
 answers and what the agent sent. Streaming (``"stream": true``) is answered with
-server-sent events built from the same canned completion.
+server-sent events built from the same canned completion, its text word by word
+(optionally slowly, or breaking the connection mid-answer).
 
 It runs uvicorn in a background thread on a free 127.0.0.1 port::
 
@@ -28,12 +29,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import socket
 import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import uvicorn
@@ -54,11 +56,15 @@ class Completion:
     tool_calls: tuple[dict[str, Any], ...] = ()
     finish_reason: str | None = None
     delay: float = 0.0  # seconds to wait before answering
+    # Streaming only: seconds between content tokens, and a connection that breaks
+    # after this many tokens (a model server dying mid-answer).
+    token_delay: float = 0.0
+    break_after_tokens: int | None = None
 
     def with_fresh_ids(self) -> Completion:
         """The same answer with new tool call ids (a model never repeats an id)."""
         calls = tuple({**c, "id": f"call_{next(_ids)}"} for c in self.tool_calls)
-        return Completion(self.content, calls, self.finish_reason, self.delay)
+        return replace(self, tool_calls=calls)
 
     def message(self) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": self.content}
@@ -118,8 +124,23 @@ def raw_call(
     return {"id": call_id or f"call_{next(_ids)}", "type": "function", "function": function}
 
 
-def reply(text: str, delay: float = 0.0) -> Completion:
-    return Completion(content=text, delay=delay)
+def reply(
+    text: str,
+    delay: float = 0.0,
+    token_delay: float = 0.0,
+    break_after_tokens: int | None = None,
+) -> Completion:
+    return Completion(
+        content=text,
+        delay=delay,
+        token_delay=token_delay,
+        break_after_tokens=break_after_tokens,
+    )
+
+
+def tokens(text: str) -> list[str]:
+    """How the server streams text: word by word, each word with the space after it."""
+    return re.findall(r"\S+\s*|\s+", text)
 
 
 def tool_calls(
@@ -430,8 +451,12 @@ async def _sse(step: Completion, model: str) -> AsyncIterator[str]:
         return f"data: {json.dumps(payload)}\n\n"
 
     yield chunk({"role": "assistant", "content": ""})
-    if step.content:
-        yield chunk({"content": step.content})
+    for index, token in enumerate(tokens(step.content or "")):
+        if step.break_after_tokens is not None and index >= step.break_after_tokens:
+            raise ConnectionError("scripted: the model server died mid-answer")
+        if step.token_delay and index:
+            await asyncio.sleep(step.token_delay)
+        yield chunk({"content": token})
     for index, tc in enumerate(step.tool_calls):
         yield chunk({"tool_calls": [{"index": index, **tc}]})
     yield chunk({}, step.finish_reason or ("tool_calls" if step.tool_calls else "stop"))

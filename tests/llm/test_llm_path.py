@@ -144,7 +144,8 @@ def test_the_endpoint_gets_system_prompt_session_facts_and_tools(
         assert request.headers["authorization"] == f"Bearer {API_KEY}"
         assert request.body["model"] == server.model
         assert request.body["temperature"] == 0
-        assert not request.body.get("stream")
+        # Streamed unless the settings say otherwise (see the harness fixture).
+        assert bool(request.body.get("stream")) == harness.agent_settings.llm_streaming
         assert request.messages[0]["role"] == "system"
         assert request.system_prompt.startswith(system_md)
         assert set(request.tool_names) == SERVICING_TOOLS
@@ -475,18 +476,27 @@ def test_malformed_tool_calls_twice_end_the_turn_safely(
     assert not harness.audit("model_fallback")
 
 
-def test_arguments_that_are_not_an_object_count_as_an_endpoint_failure(
+def test_arguments_that_are_not_an_object_never_run(
     harness: LLMHarness, server: ScriptedOpenAI
 ) -> None:
-    # langchain-openai cannot even build the message from '["165.00"]': the call fails
-    # like a broken endpoint, and the offline engine serves the turn from the ledger.
     server.script(tool_calls(raw_call("create_payment_link", '["165.00"]')))
     harness.start("C100", verified=True)
     outcome = harness.say("send me a payment link for $165")
 
     events = audit_payloads(harness, "model_fallback")
-    assert len(events) == 1 and "ValidationError" in events[0]["errors"][0]
-    assert len(server.requests) == 1
+    assert len(events) == 1
+    if harness.agent_settings.llm_streaming:
+        # Streamed, the message is built; the tool-call check refuses the arguments and
+        # asks again; the endpoint has nothing more, so the offline engine takes over.
+        checks = [p for p in audit_payloads(harness, "guardrail") if p["stage"] == "tool_call"]
+        assert checks[0]["verdict"] == "regenerate"
+        assert "create_payment_link" in checks[0]["invalid_tool_calls"]
+        assert len(server.requests) == 2
+    else:
+        # Whole, langchain-openai cannot even build the message from '["165.00"]': the
+        # call fails like a broken endpoint, and the offline engine serves the turn.
+        assert "ValidationError" in events[0]["errors"][0]
+        assert len(server.requests) == 1
     with Session(harness.db) as session:
         links = list(session.exec(select(PaymentLink)))
     assert [(link.loan_id, link.amount) for link in links] == [("L100", Decimal("165.00"))]

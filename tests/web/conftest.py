@@ -16,6 +16,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -24,6 +25,8 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from langgraph.checkpoint.memory import InMemorySaver
+from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from web_testkit import PASSWORDS, SECRET, STAFF, LiveServer
@@ -31,10 +34,13 @@ from web_testkit import PASSWORDS, SECRET, STAFF, LiveServer
 from agent.conversation.models import StaffUser
 from agent.conversation.staff import hash_password
 from agent.db.engine import create_db_engine, create_schema
+from agent.engine.agent import ServicingAgent
+from agent.engine.llm import openai_compatible_model
 from agent.ledger.demo_book import demo_ledger
 from agent.ledger.loader import parse_ledger, write_ledger
 from agent.runtime import Engines
 from agent.settings import Settings
+from tests.llm.scripted_openai import ScriptedOpenAI
 from web.app import create_app
 from web.config import WebLimits
 
@@ -128,11 +134,14 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 def live_server_factory(
     web_settings: Settings, engines: Engines, file_db: Engine, limits: WebLimits
 ) -> Iterator[Callable[..., LiveServer]]:
-    """Start servers over the test's file database; each call is a fresh app (a restart)."""
+    """Start servers over the test's file database; each call is a fresh app (a restart).
+    ``with_engines`` replaces the session's engines (an LLM-backed agent, say)."""
     servers: list[LiveServer] = []
 
-    def start(port: int = 0) -> LiveServer:
-        app = create_app(web_settings, engines, file_db, limits=limits)
+    def start(port: int = 0, with_engines: Engines | None = None) -> LiveServer:
+        chosen = with_engines or engines
+        settings = web_settings if with_engines is None else with_engines.settings
+        app = create_app(settings, chosen, file_db, limits=limits)
         server = LiveServer(app, port)
         server.start()
         servers.append(server)
@@ -146,6 +155,45 @@ def live_server_factory(
 @pytest.fixture
 def live_server(live_server_factory: Callable[..., LiveServer]) -> LiveServer:
     return live_server_factory()
+
+
+# --- an LLM that streams: the scripted OpenAI-compatible server over real HTTP -------------
+
+
+@pytest.fixture(scope="session")
+def scripted_llm() -> Iterator[ScriptedOpenAI]:
+    with ScriptedOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+def scripted(scripted_llm: ScriptedOpenAI) -> ScriptedOpenAI:
+    scripted_llm.reset()
+    return scripted_llm
+
+
+@pytest.fixture
+def llm_engines(scripted: ScriptedOpenAI, web_settings: Settings, engines: Engines) -> Engines:
+    """The session's engines with an agent whose model is ``ChatOpenAI`` (streaming, as
+    by default) pointed at the scripted server."""
+    settings = web_settings.model_copy(
+        update={
+            "llm_provider": "openai",
+            "llm_base_url": scripted.base_url,
+            "llm_model": scripted.model,
+            "llm_api_key": SecretStr("sk-test"),
+            "llm_timeout_seconds": 5.0,
+            "llm_max_retries": 0,
+        }
+    )
+    agent = ServicingAgent(
+        settings,
+        engines.policy,
+        engines.embedder,
+        InMemorySaver(),
+        llm=openai_compatible_model(settings),
+    )
+    return dataclasses.replace(engines, settings=settings, agent=agent)
 
 
 @pytest.fixture(scope="session")

@@ -349,3 +349,38 @@ def test_the_supervisor_view(
     page.get_by_test_id("conversations").get_by_role("button", name="View").first.click()
     expect(page.get_by_test_id("supervisor-transcript")).to_contain_text("car accident")
     page.screenshot(path=str(artifacts / "supervisor.png"), full_page=True)
+
+
+def test_a_streamed_reply_is_shown_as_it_is_written(
+    new_page: Callable[..., Any],
+    live_server_factory: Callable[..., LiveServer],
+    llm_engines: Engines,
+    scripted: Any,
+    artifacts: Path,
+) -> None:
+    from playwright.sync_api import expect
+
+    from tests.llm.scripted_openai import reply
+
+    answer = (
+        "Happy to help with that. Payments can be made online, by phone or by mail. "
+        "Would you like a secure payment link?"
+    )
+    scripted.script(reply(answer, token_delay=0.25))
+    server = live_server_factory(with_engines=llm_engines)
+    page = new_page()
+    open_widget(page, server)
+    page.get_by_test_id("chat-input").fill("how can I pay?")
+    page.get_by_test_id("chat-send").click()
+
+    draft = page.get_by_test_id("chat-draft")
+    expect(draft).to_contain_text("Happy to help with that.")
+    assert draft.get_attribute("aria-hidden") == "true"  # the stored reply is announced
+    assert page.locator(ASSISTANT).count() == 0  # still being written
+    shot = artifacts / "widget-streaming.png"
+    page.screenshot(path=str(shot))
+
+    expect(page.locator(ASSISTANT)).to_have_count(1)
+    expect(draft).to_have_count(0)
+    assert page.locator(ASSISTANT).last.inner_text().count("Happy to help with that.") == 1
+    assert "secure payment link?" in page.locator(ASSISTANT).last.inner_text()

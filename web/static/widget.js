@@ -33,6 +33,7 @@
   var agentTypingTimer = null;
   var maxChars = 2000;
   var shownSeq = 0; // the highest seq on screen: a reconnect asks for what follows it
+  var draftItem = null; // the reply being streamed (a draft the stored reply replaces)
 
   // --- persisted session (this tab only) ----------------------------------------------------
   var session = loadSession();
@@ -261,6 +262,7 @@
       insertInOrder(item, message.seq);
     }
     if (message.seq > shownSeq) shownSeq = message.seq;
+    if (message.role === "assistant") clearDraft();
     if (message.role === "assistant" || message.role === "agent") setTyping(false);
     scrollDown();
   }
@@ -284,6 +286,24 @@
     scrollDown();
   }
 
+  // A streamed reply, shown as it is written. Hidden from screen readers (the stored
+  // reply, which replaces it, is announced once, whole); "text" is the draft so far.
+  function showDraft(frame) {
+    if (frame.reply_to <= shownSeq) return; // that turn's reply is already on screen
+    if (!frame.text) { clearDraft(); return; }
+    if (!draftItem) {
+      draftItem = el("li", { className: "hcw-msg hcw-assistant hcw-draft", "data-testid": "chat-draft",
+                             "data-role": "assistant", "aria-hidden": "true" });
+      ui.log.appendChild(draftItem);
+    }
+    fill(draftItem, { role: "assistant", content: frame.text }, "Writing\u2026");
+    scrollDown();
+  }
+
+  function clearDraft() {
+    if (draftItem) { draftItem.remove(); draftItem = null; }
+  }
+
   function notice(text) {
     var item = el("li", { className: "hcw-notice", "data-testid": "chat-notice", text: text });
     ui.log.appendChild(item);
@@ -293,6 +313,7 @@
   function scrollDown() { ui.log.scrollTop = ui.log.scrollHeight; }
 
   function setTyping(on, who, author) {
+    if (!on && who === "assistant") clearDraft(); // the turn ended without its reply (an error)
     ui.typing.hidden = !on;
     var label = who === "agent" ? (author || "Our team member") + " is typing\u2026" : "The assistant is typing\u2026";
     ui.typing.querySelector(".hcw-typing-label").textContent = on ? label : "";
@@ -337,6 +358,7 @@
 
   function clearLog() {
     shownSeq = 0;
+    clearDraft();
     Array.prototype.slice.call(ui.log.querySelectorAll(".hcw-msg, .hcw-notice")).forEach(function (n) {
       n.remove();
     });
@@ -439,6 +461,7 @@
       case "state": return setState(frame.state);
       case "queue": return showQueue(frame);
       case "typing": return setTyping(frame.on, frame.who, frame.author);
+      case "draft": return showDraft(frame);
       case "error": return onError(frame);
       case "pong":
         if (pongTimer) { window.clearTimeout(pongTimer); pongTimer = null; }
@@ -450,6 +473,7 @@
   function onWelcome(socket, frame) {
     reconnectDelay = 500;
     showBanner("");
+    clearDraft(); // a draft of a turn cut off by the reconnect; its reply follows if stored
     if (session.conversationId && session.conversationId !== frame.conversation_id) {
       clearLog(); // a new conversation (the old one could not be resumed)
       // Unsent words still go (to the new conversation); "end" or "rate" of the old do not.

@@ -244,10 +244,23 @@ class CustomerSession:
             )
             self._last_queue = None
             await self._send_queue_status()
+        elif kind == "reply_draft":
+            await self._draft(event)
         elif kind == "activity" and event.get("kind") == "typing":
             await self.conn.send(
                 {"type": "typing", "on": True, "who": "agent", "author": event.get("author")}
             )
+
+    async def _draft(self, event: dict[str, Any]) -> None:
+        """A streamed reply, as far as it passed the output checks; the stored message that
+        ends the turn replaces it. A draft that arrives after its turn's reply is stale."""
+        assert self.cursor is not None
+        reply_to = int(event.get("reply_to") or 0)
+        if reply_to <= self.cursor.sent_seq:
+            return
+        await self.conn.send(
+            {"type": "draft", "reply_to": reply_to, "text": str(event.get("text") or "")}
+        )
 
     async def _send_queue_status(self) -> None:
         if self.state != ConversationState.QUEUED:
