@@ -99,20 +99,27 @@ def read_resume_token(secret: str, token: str, max_age: int) -> ResumeGrant:
 class StaffSession:
     staff_id: int
     csrf: str
+    session_id: str  # the stored StaffLogin's id (revocable)
 
 
-def mint_staff_session(secret: str, staff_id: int) -> tuple[str, StaffSession]:
-    session = StaffSession(staff_id, secrets.token_urlsafe(24))
-    token = _serializer(secret, STAFF_SALT).dumps({"sid": staff_id, "csrf": session.csrf})
-    return token, session
+def signed_out_channel(staff_id: int) -> str:
+    """Where the end of a person's sessions is announced (logout, a supervisor's sign-out):
+    their open consoles close at once, on every server."""
+    return f"staff:{staff_id}"
 
 
-def read_staff_session(secret: str, token: str, max_age: int) -> StaffSession:
-    data = _load(secret, STAFF_SALT, token, max_age, "staff session")
-    staff_id, csrf = data.get("sid"), data.get("csrf")
-    if not isinstance(staff_id, int) or not isinstance(csrf, str) or not csrf:
+def seal_staff_token(secret: str, token: str) -> str:
+    """The cookie value: the session's random token, signed and timestamped."""
+    return _serializer(secret, STAFF_SALT).dumps({"t": token})
+
+
+def open_staff_cookie(secret: str, cookie: str, max_age: int) -> str:
+    """The session token inside a staff cookie (its stored session decides the rest)."""
+    data = _load(secret, STAFF_SALT, cookie, max_age, "staff session")
+    token = data.get("t")
+    if not isinstance(token, str) or not token:
         raise TokenError("bad_token", "the staff session is not valid")
-    return StaffSession(staff_id, csrf)
+    return token
 
 
 def csrf_matches(session: StaffSession, header_value: str | None) -> bool:

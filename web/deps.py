@@ -10,9 +10,16 @@ from sqlmodel import Session
 
 from agent.conversation.models import StaffUser
 from agent.conversation.service import ConversationService
+from agent.conversation.staff import active_staff_session
 from agent.settings import Settings
-from web.auth import CSRF_HEADER, STAFF_COOKIE, StaffSession, TokenError, csrf_matches
-from web.auth import read_staff_session as _read_staff_session
+from web.auth import (
+    CSRF_HEADER,
+    STAFF_COOKIE,
+    StaffSession,
+    TokenError,
+    csrf_matches,
+    open_staff_cookie,
+)
 from web.errors import ApiError
 from web.state import WebContext
 
@@ -43,12 +50,19 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def read_staff_cookie(ctx: WebContext, cookie: str | None) -> StaffSession | None:
+    """The signed-in session of a staff cookie: signed by us, and still live in the
+    database (not logged out, not revoked by a supervisor, not expired)."""
     if not cookie:
         return None
     try:
-        return _read_staff_session(ctx.secret, cookie, ctx.limits.staff_session_seconds)
+        token = open_staff_cookie(ctx.secret, cookie, ctx.limits.staff_session_seconds)
     except TokenError:
         return None
+    with ctx.sessions() as session:
+        record = active_staff_session(session, token, ctx.now())
+        if record is None:
+            return None
+        return StaffSession(record.staff_id, record.csrf, record.id)
 
 
 def get_staff_session(request: Request, ctx: ContextDep) -> StaffSession:

@@ -1,4 +1,5 @@
-"""Conversation tables: conversations, messages, events, escalations, flags, staff users."""
+"""Conversation tables: conversations, messages, events, escalations, flags, staff users
+and their sign-in sessions."""
 
 from __future__ import annotations
 
@@ -116,6 +117,21 @@ class StaffUser(SQLModel, table=True):
     locked_until: datetime | None = _ts(nullable=True)
     online_at: datetime | None = _ts(nullable=True)
     created_at: datetime = _ts()
+
+
+class StaffLogin(SQLModel, table=True):
+    """One signed-in staff session. The cookie holds a random token; only its SHA-256 is
+    stored (a database leak gives no usable sessions). Logging out, or a supervisor
+    signing a person out everywhere, revokes it at once on every server."""
+
+    id: str = Field(primary_key=True)  # sha256 hex of the session token
+    staff_id: int = Field(foreign_key="staffuser.id", index=True)
+    csrf: str
+    created_at: datetime = _ts()
+    expires_at: datetime = _ts()
+    last_seen_at: datetime | None = _ts(nullable=True)
+    revoked_at: datetime | None = _ts(nullable=True)
+    revoked_reason: str | None = None
 
 
 class StaffPublic(SQLModel):

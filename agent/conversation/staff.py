@@ -1,16 +1,18 @@
-"""Staff accounts: argon2 password hashes, login with lockout after repeated failures."""
+"""Staff accounts: argon2 password hashes, login with lockout after repeated failures, and
+revocable sign-in sessions."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from agent.conversation.models import StaffUser
+from agent.conversation.models import StaffLogin, StaffUser
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
@@ -79,3 +81,69 @@ def ensure_staff_user(
     session.add(user)
     session.flush()
     return user, generated
+
+
+# --- sign-in sessions ---------------------------------------------------------------------
+
+# A session's last_seen_at is written at most this often (not on every request).
+LAST_SEEN_EVERY = timedelta(minutes=1)
+
+
+def _token_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def open_staff_session(
+    session: Session, staff_id: int, now: datetime, lifetime: timedelta
+) -> tuple[str, StaffLogin]:
+    """A new session for a person who just logged in: the token (for the cookie only) and
+    its stored record (committed by the caller)."""
+    token = secrets.token_urlsafe(32)
+    record = StaffLogin(
+        id=_token_id(token),
+        staff_id=staff_id,
+        csrf=secrets.token_urlsafe(24),
+        created_at=now,
+        expires_at=now + lifetime,
+        last_seen_at=now,
+    )
+    session.add(record)
+    return token, record
+
+
+def active_staff_session(session: Session, token: str, now: datetime) -> StaffLogin | None:
+    """The session this token opened, if it is neither revoked nor expired."""
+    record = session.get(StaffLogin, _token_id(token))
+    if record is None or record.revoked_at is not None or record.expires_at <= now:
+        return None
+    if record.last_seen_at is None or now - record.last_seen_at >= LAST_SEEN_EVERY:
+        record.last_seen_at = now
+        session.add(record)
+        session.commit()
+    return record
+
+
+def revoke_staff_session(session: Session, session_id: str, now: datetime, reason: str) -> bool:
+    record = session.get(StaffLogin, session_id)
+    if record is None or record.revoked_at is not None:
+        return False
+    record.revoked_at, record.revoked_reason = now, reason
+    session.add(record)
+    return True
+
+
+def revoke_all_staff_sessions(
+    session: Session, staff_id: int, now: datetime, reason: str
+) -> list[str]:
+    """Sign a person out everywhere; returns the ids of the sessions that ended."""
+    live = session.exec(
+        select(StaffLogin).where(
+            StaffLogin.staff_id == staff_id,
+            col(StaffLogin.revoked_at).is_(None),
+            col(StaffLogin.expires_at) > now,
+        )
+    ).all()
+    for record in live:
+        record.revoked_at, record.revoked_reason = now, reason
+        session.add(record)
+    return [record.id for record in live]

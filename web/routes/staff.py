@@ -6,14 +6,16 @@ calls never stall the event loop. State-changing requests need the CSRF header.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
+from agent.audit.log import append_event
 from agent.conversation.models import StaffUser
-from agent.conversation.staff import authenticate
-from web.auth import STAFF_COOKIE, mint_staff_session
+from agent.conversation.staff import authenticate, open_staff_session, revoke_staff_session
+from web.auth import STAFF_COOKIE, seal_staff_token, signed_out_channel
 from web.deps import (
     ContextDep,
     CsrfProtected,
@@ -89,13 +91,33 @@ def login(
         if "locked" in error:
             raise ApiError(423, "account_locked", error)
         raise ApiError(401, "login_failed", error)
-    token, staff_session = mint_staff_session(ctx.secret, result.user.id)
-    _set_session_cookie(response, request, ctx, token)
-    return {"staff": staff_public(result.user), "csrf": staff_session.csrf}
+    token, record = open_staff_session(
+        session, result.user.id, ctx.now(), timedelta(seconds=ctx.limits.staff_session_seconds)
+    )
+    append_event(session, "staff_login", f"staff:{result.user.username}", {"session": record.id})
+    session.commit()
+    _set_session_cookie(response, request, ctx, seal_staff_token(ctx.secret, token))
+    return {"staff": staff_public(result.user), "csrf": record.csrf}
 
 
 @router.post("/logout", dependencies=[CsrfProtected])
-def logout(response: Response) -> dict[str, bool]:
+def logout(
+    response: Response,
+    user: CurrentStaff,
+    staff_session: StaffSessionDep,
+    ctx: ContextDep,
+    session: SessionDep,
+) -> dict[str, bool]:
+    """Ends this session on every server at once (the cookie alone would outlive it)."""
+    revoke_staff_session(session, staff_session.session_id, ctx.now(), "logged_out")
+    append_event(
+        session, "staff_logout", f"staff:{user.username}", {"session": staff_session.session_id}
+    )
+    session.commit()
+    ctx.service.broker.publish(
+        signed_out_channel(user.id or 0),
+        {"type": "signed_out", "sessions": [staff_session.session_id]},
+    )
     response.delete_cookie(STAFF_COOKIE, path="/", httponly=True, samesite="strict")
     return {"ok": True}
 

@@ -7,7 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Query
 from sqlmodel import col, select
 
-from agent.conversation.models import Conversation, Escalation, Flag
+from agent.audit.log import append_event
+from agent.conversation.models import Conversation, Escalation, Flag, StaffLogin, StaffUser
+from agent.conversation.staff import revoke_all_staff_sessions
+from web.auth import signed_out_channel
 from web.deps import ContextDep, CsrfProtected, CurrentSupervisor, SessionDep
 from web.errors import ApiError
 from web.views.conversations import (
@@ -73,3 +76,57 @@ def review_flag(flag_id: int, _: CurrentSupervisor, session: SessionDep) -> dict
 def escalations(_: CurrentSupervisor, session: SessionDep) -> dict[str, Any]:
     rows = session.exec(select(Escalation).order_by(col(Escalation.id).desc()).limit(200))
     return {"escalations": [escalation_dict(session, e) for e in rows]}
+
+
+# --- the team: who is signed in, and signing a person out everywhere -----------------------
+
+
+@router.get("/staff")
+def staff(_: CurrentSupervisor, session: SessionDep, ctx: ContextDep) -> dict[str, Any]:
+    now = ctx.now()
+    live = session.exec(
+        select(StaffLogin).where(
+            col(StaffLogin.revoked_at).is_(None), col(StaffLogin.expires_at) > now
+        )
+    ).all()
+    sessions_of: dict[int, int] = {}
+    for record in live:
+        sessions_of[record.staff_id] = sessions_of.get(record.staff_id, 0) + 1
+    people = session.exec(select(StaffUser).order_by(col(StaffUser.username))).all()
+    return {
+        "staff": [
+            {
+                "id": person.id,
+                "username": person.username,
+                "display_name": person.display_name,
+                "role": person.role,
+                "active_sessions": sessions_of.get(person.id or 0, 0),
+                "locked": bool(person.locked_until and person.locked_until > now),
+            }
+            for person in people
+        ]
+    }
+
+
+@router.post("/staff/{staff_id}/sign-out", dependencies=[CsrfProtected])
+def sign_out_everywhere(
+    staff_id: int, supervisor: CurrentSupervisor, session: SessionDep, ctx: ContextDep
+) -> dict[str, Any]:
+    """Ends every session of a person (a lost laptop, someone leaving the team): their
+    next request is refused and their open consoles close, on every server."""
+    person = session.get(StaffUser, staff_id)
+    if person is None:
+        raise ApiError(404, "unknown_staff", "no such staff member")
+    ended = revoke_all_staff_sessions(session, staff_id, ctx.now(), "signed_out_by_supervisor")
+    append_event(
+        session,
+        "staff_signed_out",
+        f"staff:{supervisor.username}",
+        {"staff": person.username, "sessions_ended": len(ended)},
+    )
+    session.commit()
+    if ended:
+        ctx.service.broker.publish(
+            signed_out_channel(staff_id), {"type": "signed_out", "sessions": ended}
+        )
+    return {"staff_id": staff_id, "sessions_ended": len(ended)}

@@ -36,7 +36,7 @@
         select(current.conversation.id, true);
       } else if (frame.type === "error") {
         $("socket-status").textContent = frame.message;
-        if (frame.code === "not_authenticated") window.location.reload();
+        if (frame.code === "not_authenticated" || frame.code === "signed_out") window.location.reload();
       }
     };
     socket.onclose = function (event) {

@@ -113,8 +113,31 @@
     });
   }
 
+  function loadTeam() {
+    return S.api("GET", "/api/supervisor/staff").then(function (data) {
+      var body = $("team");
+      S.clear(body);
+      data.staff.forEach(function (p) {
+        var action = el("span", { className: "muted", text: p.locked ? "locked" : "" });
+        if (p.active_sessions) {
+          action = el("button", { type: "button", className: "secondary", text: "Sign out everywhere",
+                                  "data-testid": "sign-out-" + p.username,
+                                  "aria-label": "Sign out " + p.display_name + " everywhere" });
+          action.addEventListener("click", function () {
+            if (!window.confirm("Sign out " + p.display_name + " on every device?")) return;
+            S.api("POST", "/api/supervisor/staff/" + p.id + "/sign-out", {}).then(refresh);
+          });
+        }
+        body.appendChild(el("tr", {}, [el("td", { text: p.display_name + " (" + p.username + ")" }),
+          el("td", { text: p.role }),
+          el("td", { text: p.active_sessions ? p.active_sessions + " session" + (p.active_sessions === 1 ? "" : "s") : "no" }),
+          el("td", {}, [action])]));
+      });
+    });
+  }
+
   function refresh() {
-    return Promise.all([loadOverview(), loadConversations(), loadFlags(), loadEscalations()])
+    return Promise.all([loadOverview(), loadConversations(), loadFlags(), loadEscalations(), loadTeam()])
       .then(function () { $("updated").textContent = "Updated " + new Date().toLocaleTimeString(); })
       .catch(function (e) {
         if (e.status === 403) { $("forbidden").hidden = false; $("content").hidden = true; }

@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket
 
-from agent.conversation.models import Conversation, StaffUser
+from agent.conversation.models import Conversation, StaffLogin, StaffUser
 from agent.conversation.state import ConversationState
-from web.auth import STAFF_COOKIE
+from web.auth import STAFF_COOKIE, signed_out_channel
 from web.deps import read_staff_cookie
 from web.state import WebContext
 from web.views.queue import console_queue
@@ -72,15 +72,19 @@ async def serve_console(websocket: WebSocket, ctx: WebContext) -> None:
         await conn.send(p.error("not_authenticated", "log in to the console first"))
         await conn.close(CLOSE_UNAUTHORIZED, "not authenticated")
         return
+    assert staff_session is not None
     with contextlib.suppress(Disconnected):
-        await ConsoleSession(conn, ctx, staff).run()
+        await ConsoleSession(conn, ctx, staff, staff_session.session_id).run()
 
 
 class ConsoleSession:
-    def __init__(self, conn: Connection, ctx: WebContext, staff: StaffUser) -> None:
+    def __init__(
+        self, conn: Connection, ctx: WebContext, staff: StaffUser, session_id: str
+    ) -> None:
         self.conn = conn
         self.ctx = ctx
         self.staff = staff
+        self.session_id = session_id
         self._queue_dirty = asyncio.Event()
         self._watch: asyncio.Task[None] | None = None
         self._last_typing = 0.0
@@ -103,6 +107,7 @@ class ConsoleSession:
             asyncio.create_task(self._queue_events(ready)),
             asyncio.create_task(self._queue_sender()),
             asyncio.create_task(self._heartbeat()),
+            asyncio.create_task(self._sign_outs()),
         ]
         try:
             if not await subscribed(tasks[0], ready):
@@ -135,11 +140,37 @@ class ConsoleSession:
             await self.conn.send(await run_in_threadpool(console_queue, self.ctx, self.staff))
 
     async def _heartbeat(self) -> None:
-        """An open console keeps its person 'online' (the queue notice depends on it)."""
+        """An open console keeps its person 'online' (the queue notice depends on it), as
+        long as its session lives (also checked here, should an announcement be missed)."""
         while True:
             await asyncio.sleep(self.ctx.limits.staff_heartbeat_seconds)
+            if not await run_in_threadpool(self._session_live):
+                await self._signed_out()
+                return
             await run_in_threadpool(self.ctx.service.mark_staff_online, self.staff.id)
             self._queue_dirty.set()  # waiting times move on
+
+    def _session_live(self) -> bool:
+        with self.ctx.sessions() as session:
+            record = session.get(StaffLogin, self.session_id)
+            return (
+                record is not None
+                and record.revoked_at is None
+                and record.expires_at > self.ctx.now()
+            )
+
+    async def _sign_outs(self) -> None:
+        async with self.ctx.service.broker.subscribe(signed_out_channel(self.staff.id)) as events:
+            async for event in events:
+                if event.get("type") == "signed_out" and self.session_id in event.get(
+                    "sessions", []
+                ):
+                    await self._signed_out()
+                    return
+
+    async def _signed_out(self) -> None:
+        await self.conn.send(p.error("signed_out", "this session has ended; log in again"))
+        await self.conn.close(CLOSE_UNAUTHORIZED, "signed out")
 
     async def _receive_loop(self) -> None:
         bad_frames = 0
