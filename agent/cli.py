@@ -81,7 +81,7 @@ def serve(host: str | None, port: int | None) -> None:
     settings = _settings()
     host = host or settings.host
     port = port or settings.port
-    notes = prepare_for_serving(settings)
+    notes = prepare_for_serving(settings, ingest=False)  # the app ingests as it starts
     for line in notes:
         click.echo(line)
     click.echo(f"\n  Demo lender site with the chat widget:  http://{host}:{port}/")

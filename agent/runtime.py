@@ -45,7 +45,7 @@ def build_retriever(settings: Settings, embedder: Embedder, ingest_if_needed: bo
     if ingest_if_needed:
         from agent.knowledge.ingest import ingest_from_settings
 
-        ingest_from_settings(settings, embedder=embedder)
+        log.info("knowledge: %s", ingest_from_settings(settings, embedder=embedder))
     return PolicyRetriever.from_settings(settings, embedder=embedder)
 
 

@@ -71,8 +71,9 @@ def _staff(session: Session, settings: Settings) -> list[str]:
     return lines
 
 
-def prepare_for_serving(settings: Settings) -> list[str]:
-    """Migrate; seed the demo book on first run; ingest the policy documents."""
+def prepare_for_serving(settings: Settings, ingest: bool = True) -> list[str]:
+    """Migrate; seed the demo book on first run; ingest the policy documents (unless the
+    caller builds the engines next, which ingests what changed with the same embedder)."""
     notes = []
     upgrade_to_head(settings.effective_database_url)
     engine = create_db_engine(settings.effective_database_url)
@@ -83,6 +84,8 @@ def prepare_for_serving(settings: Settings) -> list[str]:
     credentials = settings.data_dir / "staff_credentials.txt"
     if not first_run and credentials.exists():
         notes.append(f"staff logins: see {credentials}")
+    if not ingest:
+        return notes
     try:
         from agent.knowledge.embeddings import embedder_from_settings
         from agent.knowledge.ingest import ingest_from_settings

@@ -20,7 +20,7 @@ ROLE_LABEL = {"assistant": "Assistant (automated)", "system": "System", "agent":
 def run_chat(
     settings: Settings, customer_id: str | None, verified: bool, now_text: str | None
 ) -> None:
-    for note in prepare_for_serving(settings):
+    for note in prepare_for_serving(settings, ingest=False):  # build_engines ingests
         click.echo(note)
     db = database_engine(settings)
     clock = None

@@ -16,7 +16,7 @@ from agent.conversation.service import ConversationService
 from agent.runtime import Engines, build_service
 from agent.settings import Settings
 from web.config import WebLimits
-from web.ratelimit import RateLimiter
+from web.ratelimit import Limiter, rate_limiter
 
 
 class SocketRegistry:
@@ -48,8 +48,9 @@ class WebContext:
     db_engine: Engine
     service: ConversationService
     secret: str
-    limiter: RateLimiter  # chat frames per conversation
-    new_conversations: RateLimiter  # conversations started per client address
+    # Shared by all server instances through Redis when ``settings.redis_url`` is set.
+    limiter: Limiter  # chat frames per conversation
+    new_conversations: Limiter  # conversations started per client address
     sockets: SocketRegistry = field(default_factory=SocketRegistry)
 
     @property
@@ -76,6 +77,10 @@ def build_context(
         db_engine=db_engine,
         service=service,
         secret=settings.resolved_secret_key(),
-        limiter=RateLimiter(limits.messages_per_window, limits.window_seconds),
-        new_conversations=RateLimiter(limits.new_conversations_per_minute, 60.0),
+        limiter=rate_limiter(
+            "messages", limits.messages_per_window, limits.window_seconds, settings.redis_url
+        ),
+        new_conversations=rate_limiter(
+            "new_conversations", limits.new_conversations_per_minute, 60.0, settings.redis_url
+        ),
     )

@@ -35,6 +35,7 @@ from agent.conversation.models import (
 )
 from agent.conversation.state import ConversationState, InvalidTransition, check_transition
 from agent.db.types import utcnow
+from agent.engine.offline.normalize import starts_affirmative
 from agent.engine.templates import Templates
 from agent.ledger import repository as repo
 from agent.policy.config import EscalationReason, PolicyConfig
@@ -276,7 +277,19 @@ class ConversationService:
             )
             ctx.flags.append(("injection_attempt", str(verdict.injection.family)))
         elif conv.customer_message_count > self.settings.max_customer_messages_per_conversation:
-            parts.append(self.t.render("not_understood_offer_human"))
+            # A very long conversation: the assistant stops and offers a person; a yes to
+            # that offer (or, above, any request for a person) hands over.
+            if ctx.dialogue.get("length_limit_offered") and starts_affirmative(verdict.text):
+                ctx.escalation = EscalationRequest(
+                    reason="human_request",
+                    priority=self.policy.priority_for("human_request").value,
+                    summary="The conversation reached its length limit; the customer "
+                    "accepted the offer of a person.",
+                    source="guardrail",
+                )
+            else:
+                parts.append(self.t.render("not_understood_offer_human"))
+                ctx.dialogue["length_limit_offered"] = True
         else:
             ctx.draft_sink = _DraftPublisher(
                 self.broker,

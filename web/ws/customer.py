@@ -313,7 +313,8 @@ class CustomerSession:
                 await self.conn.send(p.error("already_started", "hello is only the first frame"))
                 continue
             client_id = getattr(frame, "id", None)
-            retry_after = self.ctx.limiter.hit(self.conv_id)
+            # In the threadpool: with Redis configured this is a network round trip.
+            retry_after = await run_in_threadpool(self.ctx.limiter.hit, self.conv_id)
             if retry_after or work.full():
                 await self.conn.send(
                     p.error(

@@ -376,3 +376,13 @@ def normalize(text: str) -> str:
         return fixed
 
     return _TOKEN.sub(fix, text)
+
+
+_AFFIRMATIVE_START = re.compile(
+    r"^\s*(yes|yeah|yep|yup|sure|ok|okay|please|go ahead|y)\b", re.IGNORECASE
+)
+
+
+def starts_affirmative(text: str) -> bool:
+    """A reply that opens with a yes ("yes please", "ok", "sure, go ahead")."""
+    return bool(_AFFIRMATIVE_START.match(text))

@@ -21,7 +21,7 @@ from typing import Any
 
 from agent.engine.offline import slots
 from agent.engine.offline.intents import IntentMatcher, IntentScore
-from agent.engine.offline.normalize import normalize
+from agent.engine.offline.normalize import normalize, starts_affirmative
 
 ACCOUNT_INTENTS = {
     "balance",
@@ -235,9 +235,7 @@ def understand(matcher: IntentMatcher, text: str, today: date) -> dict[str, Any]
             task["slots"] = task_slots(task["intent"], norm, today)
         # Reads before writes, so a reply states figures before proposing an action.
         tasks.sort(key=lambda t: t["intent"] in WRITE_INTENTS)
-    affirmative = bool(
-        re.match(r"^\s*(yes|yeah|yep|yup|sure|ok|okay|please|go ahead|y)\b", norm, re.IGNORECASE)
-    )
+    affirmative = starts_affirmative(norm)
     return {"tasks": tasks, "identity": identity, "affirmative_start": affirmative, "text": norm}
 
 
