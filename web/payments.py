@@ -96,4 +96,5 @@ def pay(session: Session, token: str, now: datetime) -> dict[str, Any]:
         "loan_id": payment.loan_id,
         "amount": format_money(payment.amount),
         "received_on": format_date(payment.received_on),
+        "conversation_id": link.conversation_id,  # the chat that sent the link, if any
     }

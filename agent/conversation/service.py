@@ -676,6 +676,20 @@ class ConversationService:
         self._publish_state(conv)
         return conv
 
+    def system_notice(self, conversation_id: str, text: str) -> OutgoingMessage | None:
+        """A notice in the transcript from outside the chat (a payment made on the payment
+        page); nothing for a closed or unknown conversation."""
+        with self._locks[conversation_id], self.sessions() as session:
+            conv = session.get(Conversation, conversation_id)
+            if conv is None or conv.state == ConversationState.CLOSED:
+                return None
+            note = self._store(session, conv, "system", text)
+            self._audit(session, conv.id, "system_notice", "system", {"seq": note.seq, "text": text})
+            self._touch(session, conv)
+            self._commit(session)
+        self._publish_message(conversation_id, note)
+        return _outgoing(note)
+
     def rate(self, conversation_id: str, rating: int, comment: str | None = None) -> None:
         if not 1 <= int(rating) <= 5:
             raise ConversationError("bad_rating", "a rating is a whole number from 1 to 5")

@@ -95,3 +95,31 @@ def test_two_simultaneous_payments_record_one(
     assert sorted(codes) == [200, 409, 409, 409]
     with Session(file_db) as session:
         assert len(session.exec(select(Payment)).all()) == 1
+
+
+def test_the_chat_that_sent_the_link_is_told_of_the_payment(
+    client: TestClient, db_engine: Engine
+) -> None:
+    service = client.app.state.web.service  # type: ignore[attr-defined]
+    conv = service.start(customer_id="C100", verified=True)
+    service.customer_message(conv.id, "send me a link to pay $165")
+    with Session(db_engine) as session:
+        link = session.exec(select(PaymentLink).where(PaymentLink.conversation_id == conv.id)).one()
+    paid = client.post(f"/api/pay/{link.id}", json={}).json()
+    assert "conversation_id" not in paid  # not part of the page's answer
+
+    last = service.transcript(conv.id)[-1]
+    assert last.role == "system"
+    assert f"Payment received: {paid['amount']} on loan L100" in last.content
+    # A closed conversation gets nothing more; the payment still goes through.
+    service.close(conv.id, None, "resolved")
+    closed_count = len(service.transcript(conv.id))
+    other = make_link(db_engine)
+    with Session(db_engine) as session:
+        row = session.get(PaymentLink, other.id)
+        assert row is not None
+        row.conversation_id = conv.id
+        session.add(row)
+        session.commit()
+    assert client.post(f"/api/pay/{other.id}", json={}).status_code == 200
+    assert len(service.transcript(conv.id)) == closed_count

@@ -25,6 +25,19 @@ def show(token: str, ctx: ContextDep, session: SessionDep) -> dict[str, Any]:
 @router.post("/{token}")
 def pay_now(token: str, ctx: ContextDep, session: SessionDep) -> dict[str, Any]:
     try:
-        return pay(session, token, ctx.now())
+        paid = pay(session, token, ctx.now())
     except PaymentRefused as exc:
         raise ApiError(STATUS[exc.code], exc.code, str(exc)) from exc
+    conversation_id = paid.pop("conversation_id", None)
+    if conversation_id:
+        # The chat that sent the link says so (the customer may still have it open).
+        ctx.service.system_notice(
+            conversation_id,
+            ctx.service.t.render(
+                "payment_received",
+                amount=paid["amount"],
+                loan_id=paid["loan_id"],
+                received_on=paid["received_on"],
+            ),
+        )
+    return paid
