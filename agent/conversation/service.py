@@ -684,7 +684,9 @@ class ConversationService:
             if conv is None or conv.state == ConversationState.CLOSED:
                 return None
             note = self._store(session, conv, "system", text)
-            self._audit(session, conv.id, "system_notice", "system", {"seq": note.seq, "text": text})
+            self._audit(
+                session, conv.id, "system_notice", "system", {"seq": note.seq, "text": text}
+            )
             self._touch(session, conv)
             self._commit(session)
         self._publish_message(conversation_id, note)
