@@ -206,37 +206,35 @@ def test_every_step_is_in_a_tamper_evident_audit_chain(service, db_engine) -> No
         assert not broken.ok and broken.first_bad_id == victim.id
 
 
-def test_past_the_length_limit_a_request_for_a_person_still_escalates(service) -> None:
+def at_the_length_limit(service) -> str:
+    """A verified conversation whose next customer message is past the length limit."""
     service.settings = service.settings.model_copy(
         update={"max_customer_messages_per_conversation": 1}
     )
     conv = service.start(customer_id="C100", verified=True)
     service.customer_message(conv.id, "what's past due?")
-    over = service.customer_message(conv.id, "what's my payoff?")
+    return conv.id
+
+
+def test_past_the_length_limit_a_request_for_a_person_still_escalates(service) -> None:
+    conv_id = at_the_length_limit(service)
+    over = service.customer_message(conv_id, "what's my payoff?")
     assert "connect you with a person" in over.reply_text and not over.escalated
-    asked = service.customer_message(conv.id, "I want to talk to a real person")
+    asked = service.customer_message(conv_id, "I want to talk to a real person")
     assert asked.escalated and asked.escalation_reason == "human_request"
 
 
 def test_past_the_length_limit_a_yes_to_the_offer_hands_over(service) -> None:
-    service.settings = service.settings.model_copy(
-        update={"max_customer_messages_per_conversation": 1}
-    )
-    conv = service.start(customer_id="C100", verified=True)
-    service.customer_message(conv.id, "what's past due?")
-    offered = service.customer_message(conv.id, "what's my payoff?")
+    conv_id = at_the_length_limit(service)
+    offered = service.customer_message(conv_id, "what's my payoff?")
     assert "connect you with a person" in offered.reply_text and not offered.escalated
-    accepted = service.customer_message(conv.id, "yes please")
+    accepted = service.customer_message(conv_id, "yes please")
     assert accepted.escalated and accepted.escalation_reason == "human_request"
     assert accepted.state == "queued" and "person" in accepted.reply_text
 
 
 def test_past_the_length_limit_a_yes_without_the_offer_does_not_hand_over(service) -> None:
-    service.settings = service.settings.model_copy(
-        update={"max_customer_messages_per_conversation": 1}
-    )
-    conv = service.start(customer_id="C100", verified=True)
-    service.customer_message(conv.id, "what's past due?")
+    conv_id = at_the_length_limit(service)
     # The first message past the limit is answered with the offer, even if it is a "yes".
-    first_over = service.customer_message(conv.id, "yes")
+    first_over = service.customer_message(conv_id, "yes")
     assert not first_over.escalated and "connect you with a person" in first_over.reply_text
