@@ -350,6 +350,19 @@ def test_the_supervisor_view(
     expect(page.get_by_test_id("supervisor-transcript")).to_contain_text("car accident")
     page.screenshot(path=str(artifacts / "supervisor.png"), full_page=True)
 
+    # The agent works in the console; the supervisor signs them out everywhere: the open
+    # console is closed at once and asks for a login again.
+    agent.goto(f"{live_server.url}/console")
+    expect(agent.get_by_test_id("staff-who")).to_contain_text("Alex Rivera")
+    expect(agent.get_by_test_id("queue-item")).to_have_count(1)  # its socket is live
+    page.on("dialog", lambda dialog: dialog.accept())
+    sign_out = page.get_by_test_id("sign-out-agent")
+    expect(sign_out).to_be_visible()
+    sign_out.click()
+    expect(agent.get_by_test_id("login-user")).to_be_visible()
+    expect(page.get_by_test_id("team")).to_contain_text("Alex Rivera (agent)")
+    expect(page.get_by_test_id("sign-out-agent")).to_have_count(0)
+
 
 def test_a_streamed_reply_is_shown_as_it_is_written(
     new_page: Callable[..., Any],
