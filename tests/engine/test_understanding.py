@@ -136,6 +136,32 @@ def test_promise_that_names_past_due_is_one_task(intent_matcher: IntentMatcher) 
     ]
 
 
+def test_part_now_and_the_rest_later_is_a_link_and_a_promise(
+    intent_matcher: IntentMatcher,
+) -> None:
+    tasks = plan_of(intent_matcher, "can I pay $50 now and the rest on Friday?")["tasks"]
+    assert [t["intent"] for t in tasks] == ["payment_link", "promise_to_pay"]
+    assert tasks[0]["slots"] == {"amount": "50.00"}
+    assert tasks[1]["slots"] == {
+        "amount_keyword": "remainder",
+        "paid_now": "50.00",
+        "date": "2026-03-13",
+    }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "if I pay $50 now what would the rest be?",  # a question, not an arrangement
+        "I can pay $50 now and the rest today too",  # all of it today
+        "can you send me the rest of the info",  # no payment at all
+    ],
+)
+def test_not_a_split_payment(intent_matcher: IntentMatcher, text: str) -> None:
+    tasks = plan_of(intent_matcher, text)["tasks"]
+    assert not any(t.get("slots", {}).get("amount_keyword") == "remainder" for t in tasks)
+
+
 def test_question_and_promise_are_two_tasks(intent_matcher: IntentMatcher) -> None:
     intents = intents_of(intent_matcher, "how much is overdue? I can pay it friday")
     assert intents == ["past_due", "promise_to_pay"]  # reads first

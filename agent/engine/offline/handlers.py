@@ -265,6 +265,10 @@ class TaskHandlers:
         loan = self._one_loan(turn, index, task)
         if isinstance(loan, Step):
             return loan
+        if keyword == "remainder":  # what is due, less the part paid now
+            due = _named_amount(loan, None)
+            rest = due - Decimal(slots.get("paid_now", "0")) if due is not None else None
+            return rest if rest is not None and rest > 0 else None
         return _named_amount(loan, keyword)
 
     def _do_payment_link(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:

@@ -222,10 +222,13 @@ def understand(matcher: IntentMatcher, text: str, today: date) -> dict[str, Any]
     identity = identity_slots(text, today)
     norm = normalize(text)
     reason = escalation_cue(norm)
+    split = None if reason else split_payment(norm, today)
     if reason:
         tasks: list[dict[str, Any]] = [
             {"intent": "escalate", "score": 1.0, "cue": True, "slots": {"reason": reason}}
         ]
+    elif split is not None:
+        tasks = split
     else:
         ranked = matcher.rank(norm)
         tasks = _pick_tasks(ranked, norm, identity)
@@ -237,6 +240,44 @@ def understand(matcher: IntentMatcher, text: str, today: date) -> dict[str, Any]
         tasks.sort(key=lambda t: t["intent"] in WRITE_INTENTS)
     affirmative = starts_affirmative(norm)
     return {"tasks": tasks, "identity": identity, "affirmative_start": affirmative, "text": norm}
+
+
+_REST = re.compile(
+    r"\b(the rest|rest of (it|the (amount|balance|money|past due))|(the )?remainder|"
+    r"(the )?remaining( balance| amount| part)?|what'?s left|everything else|the other part|"
+    r"the balance)\b",
+    re.IGNORECASE,
+)
+_PART_NOW = re.compile(r"\b(do|give|send|put( down)?|pay|paying|cover|make)\b", re.IGNORECASE)
+
+
+def split_payment(text: str, today: date) -> list[dict[str, Any]] | None:
+    """ "$50 now and the rest on Friday": a payment link for the part paid now, and a
+    promise to pay the rest (of what is due) on the date named after it."""
+    rest = _REST.search(text)
+    if rest is None or _HYPOTHETICAL.search(text):
+        return None
+    before, after = text[: rest.start()], text[rest.end() :]
+    amounts = slots.extract_amounts(before)
+    if len(amounts) != 1 or not _NOW_WORDS.search(before) or not _PART_NOW.search(before):
+        return None
+    when = slots.extract_date(after, today)
+    if (when is not None and when.value <= today) or _NOW_WORDS.search(after):
+        return None  # all of it today: not a split
+    loan = slots.extract_loan_number(text)
+    shared = {"loan_id": loan} if loan else {}
+    promise: dict[str, Any] = {"amount_keyword": "remainder", "paid_now": str(amounts[0])}
+    if when is not None:
+        promise["date"] = when.value.isoformat()
+    return [
+        {
+            "intent": "payment_link",
+            "score": 1.0,
+            "cue": True,
+            "slots": {"amount": str(amounts[0]), **shared},
+        },
+        {"intent": "promise_to_pay", "score": 1.0, "cue": True, "slots": {**promise, **shared}},
+    ]
 
 
 def _pick_tasks(
