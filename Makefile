@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run test install install-dev lint fmt eval bench clean browser-deps
+.PHONY: run test install install-dev lint fmt eval bench clean browser-deps a11y-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,9 +42,20 @@ browser-deps:
 	      || echo "chromium could not be installed: browser tests will be skipped"; \
 	  else echo "chromium missing and not root: browser tests will be skipped"; fi; }
 
+# axe-core (accessibility rules) for the browser tests, from the npm registry into
+# tests/web/.axe (skipped, with a reason, when npm is missing).
+AXE_VERSION := 4.14.1
+AXE := tests/web/.axe/node_modules/axe-core/axe.min.js
+$(AXE):
+	@command -v npm >/dev/null 2>&1 && \
+	  npm install --silent --no-save --no-audit --no-fund --prefix tests/web/.axe \
+	    axe-core@$(AXE_VERSION) \
+	  || echo "npm missing: the accessibility checks will be skipped"
+a11y-deps: $(AXE)
+
 SCENARIO_DIRS := tests/scenarios $(wildcard ../shared/scenarios)
 
-test: install-dev browser-deps
+test: install-dev browser-deps a11y-deps
 	$(BIN)/ruff check agent web tests
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
@@ -65,4 +76,4 @@ bench: install
 	$(BIN)/loan-agent bench
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache tests/web/.axe

@@ -259,7 +259,9 @@ def test_the_widget_on_a_phone_by_keyboard(
     box = page.get_by_test_id("chat-panel").bounding_box()
     assert box is not None and box["width"] == 390 and box["height"] == 844  # full screen
     log = page.get_by_test_id("chat-log")
-    assert log.get_attribute("role") == "log" and log.get_attribute("aria-live") == "polite"
+    # A list (its items are messages) that announces additions politely.
+    assert log.evaluate("n => n.tagName") == "OL" and log.get_attribute("aria-live") == "polite"
+    assert log.get_attribute("aria-relevant") == "additions"
 
     page.keyboard.type("hello")
     page.keyboard.press("Enter")

@@ -122,7 +122,7 @@
         if (p.active_sessions) {
           action = el("button", { type: "button", className: "secondary", text: "Sign out everywhere",
                                   "data-testid": "sign-out-" + p.username,
-                                  "aria-label": "Sign out " + p.display_name + " everywhere" });
+                                  "aria-label": "Sign out everywhere: " + p.display_name });
           action.addEventListener("click", function () {
             if (!window.confirm("Sign out " + p.display_name + " on every device?")) return;
             S.api("POST", "/api/supervisor/staff/" + p.id + "/sign-out", {}).then(refresh);

@@ -94,7 +94,7 @@
     ui.queue = el("div", { className: "hcw-queue", role: "status", "data-testid": "chat-queue" });
     ui.queue.hidden = true;
 
-    ui.log = el("ol", { className: "hcw-log", role: "log", "aria-live": "polite", "aria-relevant": "additions",
+    ui.log = el("ol", { className: "hcw-log", "aria-live": "polite", "aria-relevant": "additions",
                         "aria-label": "Conversation", tabindex: "0", "data-testid": "chat-log" });
     ui.intro = el("li", { className: "hcw-intro", text:
       "Hi! I'm Harbor's automated assistant. I can help with payments, due dates and your balance. " +
