@@ -7,6 +7,7 @@ from the service call to the reply.
 
 from __future__ import annotations
 
+import resource
 import statistics
 import tempfile
 import time
@@ -20,7 +21,7 @@ from sqlmodel import Session
 from agent.db.engine import create_db_engine, create_schema
 from agent.ledger.demo_book import demo_ledger
 from agent.ledger.loader import parse_ledger, write_ledger
-from agent.runtime import build_engines, build_service
+from agent.runtime import Engines, build_engines, build_service
 from agent.settings import Settings
 
 CONVERSATIONS: list[tuple[str | None, bool, list[str]]] = [
@@ -94,18 +95,26 @@ CONVERSATIONS: list[tuple[str | None, bool, list[str]]] = [
 
 
 def run_bench(
-    settings: Settings, turns: int = 300, echo: Callable[[str], None] = print
+    settings: Settings,
+    turns: int = 300,
+    echo: Callable[[str], None] = print,
+    engines: Engines | None = None,
 ) -> dict[str, Any]:
+    """Time ``turns`` customer turns (after a warm-up pass). ``engines``, when given, are
+    used as they are (tests); otherwise they are built, as the server builds them."""
     with tempfile.TemporaryDirectory(prefix="loan-agent-bench-") as scratch:
         # What `make run` uses: a SQLite file with its checkpoint file beside it (a
         # scratch copy, so the product database is never touched).
         url = f"sqlite:///{Path(scratch) / 'bench.db'}"
-        return _run(settings.model_copy(update={"database_url": url}), turns, echo)
+        return _run(settings.model_copy(update={"database_url": url}), turns, echo, engines)
 
 
-def _run(settings: Settings, turns: int, echo: Callable[[str], None]) -> dict[str, Any]:
+def _run(
+    settings: Settings, turns: int, echo: Callable[[str], None], engines: Engines | None
+) -> dict[str, Any]:
     started = time.perf_counter()
-    engines = build_engines(settings)
+    if engines is None:
+        engines = build_engines(settings)
     load_seconds = time.perf_counter() - started
     db = create_db_engine(settings.effective_database_url)
     create_schema(db)
@@ -144,10 +153,13 @@ def _run(settings: Settings, turns: int, echo: Callable[[str], None]) -> dict[st
         "mean_ms": round(statistics.fmean(warm) * 1000, 2),
         "model_load_seconds": round(load_seconds, 2),
         "database": "sqlite file + sqlite checkpointer",
+        # ru_maxrss is in KiB on Linux: the process's peak resident memory.
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     echo(f"engines loaded in {result['model_load_seconds']} s")
     echo(
         f"{result['turns']} turns: p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, "
-        f"p99 {result['p99_ms']} ms, mean {result['mean_ms']} ms"
+        f"p99 {result['p99_ms']} ms, mean {result['mean_ms']} ms; "
+        f"peak memory {result['peak_rss_mb']} MB"
     )
     return result
