@@ -14,8 +14,7 @@ import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,7 +23,9 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from agent.audit.log import append_events
+from agent.conversation import handoff
 from agent.conversation.broker import Broker, InProcessBroker
+from agent.conversation.events import ConversationEvents, ReplyDrafts
 from agent.conversation.models import (
     Conversation,
     ConversationEvent,
@@ -32,6 +33,12 @@ from agent.conversation.models import (
     Flag,
     Message,
     StaffUser,
+)
+from agent.conversation.results import (
+    ConversationError,
+    OutgoingMessage,
+    TurnOutcome,
+    outgoing,
 )
 from agent.conversation.state import ConversationState, InvalidTransition, check_transition
 from agent.db.types import utcnow
@@ -41,65 +48,6 @@ from agent.ledger import repository as repo
 from agent.policy.config import EscalationReason, PolicyConfig
 from agent.settings import Settings
 from agent.tools.context import ConversationContext, EscalationRequest
-
-AVERAGE_HANDLE_MINUTES = 4
-STAFF_ONLINE_WINDOW = timedelta(minutes=2)
-
-
-class ConversationError(ValueError):
-    """A request the conversation cannot take (closed, not yours, unknown...)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-@dataclass
-class OutgoingMessage:
-    seq: int
-    role: str
-    author: str | None
-    content: str
-    created_at: datetime
-    ai_drafted: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "role": self.role,
-            "author": self.author,
-            "content": self.content,
-            "created_at": self.created_at.isoformat(),
-            "ai_drafted": self.ai_drafted,
-        }
-
-
-@dataclass
-class TurnOutcome:
-    conversation_id: str
-    state: str
-    customer_seq: int | None = None
-    customer: OutgoingMessage | None = None  # the stored customer message (not on duplicates)
-    replies: list[OutgoingMessage] = field(default_factory=list)
-    escalated: bool = False
-    escalation_reason: str | None = None
-    escalation_priority: str | None = None
-    duplicate: bool = False
-
-    @property
-    def reply_text(self) -> str:
-        return "\n".join(r.content for r in self.replies)
-
-
-def _outgoing(message: Message) -> OutgoingMessage:
-    return OutgoingMessage(
-        message.seq,
-        message.role,
-        message.author,
-        message.content,
-        message.created_at,
-        message.ai_drafted,
-    )
 
 
 class ConversationService:
@@ -124,6 +72,7 @@ class ConversationService:
         self.t = templates
         self.retriever = retriever
         self.broker: Broker = broker or InProcessBroker()
+        self.events = ConversationEvents(self.broker)
         self.clock = clock or utcnow
         self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
 
@@ -178,7 +127,7 @@ class ConversationService:
                 .where(Message.conversation_id == conversation_id, Message.seq > after_seq)
                 .order_by(col(Message.seq))
             )
-            return [_outgoing(m) for m in rows]
+            return [outgoing(m) for m in rows]
 
     # --- the customer's turn -------------------------------------------------------------
 
@@ -204,7 +153,7 @@ class ConversationService:
                 )
             outcome = self._customer_turn(session, conv, text, client_message_id)
             self._commit(session)
-        self._publish_outcome(outcome)
+        self.events.turn(outcome)
         return outcome
 
     def _customer_turn(
@@ -228,7 +177,7 @@ class ConversationService:
         )
         conv.customer_message_count += 1
         outcome = TurnOutcome(
-            conv.id, conv.state, customer_seq=customer_msg.seq, customer=_outgoing(customer_msg)
+            conv.id, conv.state, customer_seq=customer_msg.seq, customer=outgoing(customer_msg)
         )
         if conv.state != ConversationState.AI:
             # With a person (or waiting for one): the AI never answers.
@@ -247,7 +196,7 @@ class ConversationService:
             ctx.escalation = EscalationRequest(
                 reason=str(verdict.escalation.reason),
                 priority=str(verdict.escalation.priority),
-                summary=_classifier_summary(verdict.escalation),
+                summary=handoff.classifier_summary(verdict.escalation),
                 evidence=list(verdict.escalation.evidence),
                 source="classifier",
             )
@@ -291,7 +240,7 @@ class ConversationService:
                 parts.append(self.t.render("not_understood_offer_human"))
                 ctx.dialogue["length_limit_offered"] = True
         else:
-            ctx.draft_sink = _DraftPublisher(
+            ctx.draft_sink = ReplyDrafts(
                 self.broker,
                 conv.id,
                 customer_msg.seq,
@@ -315,7 +264,7 @@ class ConversationService:
             )
             self._audit_tool_results(session, conv.id, reply.new_messages)
 
-        if ctx.escalation is not None and not parts_mention_handoff(parts):
+        if ctx.escalation is not None and not handoff.mentions_handoff(parts):
             parts.append(self.t.render(f"escalated.{ctx.escalation.reason}"))
         text = " ".join(p for p in parts if p)
         if not conv.disclosure_sent:
@@ -326,7 +275,7 @@ class ConversationService:
             session, conv.id, "assistant_message", "assistant", {"seq": reply_msg.seq, "text": text}
         )
         self._save_context(session, conv, ctx)
-        outcome.replies.append(_outgoing(reply_msg))
+        outcome.replies.append(outgoing(reply_msg))
 
         if ctx.escalation is not None:
             queue_msg = self._escalate(session, conv, ctx, ctx.escalation)
@@ -334,7 +283,7 @@ class ConversationService:
             outcome.escalation_reason = ctx.escalation.reason
             outcome.escalation_priority = ctx.escalation.priority
             if queue_msg is not None:
-                outcome.replies.append(_outgoing(queue_msg))
+                outcome.replies.append(outgoing(queue_msg))
         outcome.state = conv.state
         return outcome
 
@@ -467,65 +416,24 @@ class ConversationService:
             from agent.tools.ledger_tools import loan_summary
 
             ctx = self._context(session, conv, "")
-            ctx.verified = True
             for loan in repo.customer_loans(session, conv.customer_id):
                 summary = loan_summary(ctx, loan)
                 summary.pop("_raw", None)
                 loans.append(summary)
-        recent = session.exec(
-            select(Message)
-            .where(Message.conversation_id == conv.id)
-            .order_by(col(Message.seq).desc())
-            .limit(6)
-        ).all()
-        last_customer = next((m.content for m in recent if m.role == "customer"), "")
-        summary = (
-            f"{request.reason.replace('_', ' ').capitalize()} ({request.priority} "
-            f"priority). {request.summary} Last customer message: "
-            f'"{last_customer[:300]}"'
-        )
-        return {
-            "reason": request.reason,
-            "priority": request.priority,
-            "summary": summary,
-            "evidence": request.evidence,
-            "verification": {
-                "verified": conv.verified,
-                "customer_id": conv.customer_id if conv.verified else None,
-                "failed_attempts": conv.failed_verifications,
-                "locked": conv.verification_locked,
-            },
-            "loans": loans,
-            "assistant_actions": list((conv.dialogue or {}).get("actions", [])),
-        }
+        return handoff.handoff_packet(session, conv, request, loans)
 
     def _queue_notice(self, session: Session, conv: Conversation) -> str:
-        now = self.clock()
-        online = session.exec(select(StaffUser).where(col(StaffUser.online_at).is_not(None))).all()
-        anyone = any(u.online_at and now - u.online_at <= STAFF_ONLINE_WINDOW for u in online)
-        if not anyone:
+        if not handoff.staff_online(session, self.clock()):
             return self.t.render(
                 "handoff_nobody_online",
                 support_hours=self.policy.lender.support_hours,
                 support_phone=self.policy.lender.support_phone,
             )
-        position = self.queue_position(session, conv)
-        wait = max(position * AVERAGE_HANDLE_MINUTES, 1)
+        position = handoff.queue_position(session, conv.id)
+        wait = handoff.estimated_wait_minutes(position)
         return self.t.render(
             "handoff_queued", position=position, wait_minutes=wait, plural="" if wait == 1 else "s"
         )
-
-    def queue_position(self, session: Session, conv: Conversation) -> int:
-        queue = self._queue_rows(session)
-        ids = [c.id for c in queue]
-        return ids.index(conv.id) + 1 if conv.id in ids else 0
-
-    @staticmethod
-    def _queue_rows(session: Session) -> list[Conversation]:
-        rows = session.exec(
-            select(Conversation).where(Conversation.state == ConversationState.QUEUED)
-        ).all()
-        return sorted(rows, key=lambda c: (c.priority != "high", c.queued_at or c.created_at))
 
     def queue(self) -> list[dict[str, Any]]:
         now = self.clock()
@@ -540,7 +448,7 @@ class ConversationService:
                     "verified": c.verified,
                     "waiting_seconds": int((now - (c.queued_at or c.created_at)).total_seconds()),
                 }
-                for i, c in enumerate(self._queue_rows(session))
+                for i, c in enumerate(handoff.queue_rows(session))
             ]
 
     def request_human(self, conversation_id: str) -> TurnOutcome:
@@ -596,8 +504,8 @@ class ConversationService:
                 f"{staff.display_name} (a person from our team) has joined the chat.",
             )
             self._commit(session)
-        self._publish_message(conv.id, note)
-        self._publish_state(conv)
+        self.events.message(conv.id, note)
+        self.events.conversation_state(conv)
         return conv
 
     def staff_message(
@@ -626,8 +534,8 @@ class ConversationService:
             )
             self._touch(session, conv)
             self._commit(session)
-        out = _outgoing(message)
-        self._publish_message(conversation_id, message)
+        out = outgoing(message)
+        self.events.message(conversation_id, message)
         return out
 
     def hand_back(self, conversation_id: str, staff: StaffUser) -> Conversation:
@@ -639,8 +547,8 @@ class ConversationService:
             conv.priority = None
             note = self._store(session, conv, "system", self.t.render("handback"))
             self._commit(session)
-        self._publish_message(conversation_id, note)
-        self._publish_state(conv)
+        self.events.message(conversation_id, note)
+        self.events.conversation_state(conv)
         return conv
 
     def close(
@@ -672,8 +580,8 @@ class ConversationService:
                 session.add(esc)
             note = self._store(session, conv, "system", "This conversation has been closed.")
             self._commit(session)
-        self._publish_message(conversation_id, note)
-        self._publish_state(conv)
+        self.events.message(conversation_id, note)
+        self.events.conversation_state(conv)
         return conv
 
     def system_notice(self, conversation_id: str, text: str) -> OutgoingMessage | None:
@@ -689,8 +597,8 @@ class ConversationService:
             )
             self._touch(session, conv)
             self._commit(session)
-        self._publish_message(conversation_id, note)
-        return _outgoing(note)
+        self.events.message(conversation_id, note)
+        return outgoing(note)
 
     def rate(self, conversation_id: str, rating: int, comment: str | None = None) -> None:
         if not 1 <= int(rating) <= 5:
@@ -909,109 +817,12 @@ class ConversationService:
         ).all()
         replies = []
         for m in following:
-            replies.append(_outgoing(m))
+            replies.append(outgoing(m))
             if m.role == "assistant":
                 break
         return TurnOutcome(
             conv.id, conv.state, customer_seq=original.seq, replies=replies, duplicate=True
         )
-
-    # --- events ------------------------------------------------------------------------
-
-    def _publish_outcome(self, outcome: TurnOutcome) -> None:
-        """Announce a committed turn from what it produced (no second read)."""
-        if outcome.duplicate:
-            return
-        for message in [*filter(None, [outcome.customer]), *outcome.replies]:
-            self._publish(outcome.conversation_id, message)
-        if outcome.escalated:
-            self._publish_state_event(
-                outcome.conversation_id,
-                outcome.state,
-                outcome.escalation_reason,
-                outcome.escalation_priority,
-            )
-
-    def _publish_message(self, conversation_id: str, message: Message) -> None:
-        self._publish(conversation_id, _outgoing(message))
-
-    def _publish(self, conversation_id: str, message: OutgoingMessage) -> None:
-        self.broker.publish(
-            f"conversation:{conversation_id}",
-            {"type": "message", "conversation_id": conversation_id, "message": message.as_dict()},
-        )
-        self.broker.publish("queue", {"type": "activity", "conversation_id": conversation_id})
-
-    def _publish_state(self, conv: Conversation) -> None:
-        self._publish_state_event(conv.id, conv.state, conv.escalation_reason, conv.priority)
-
-    def _publish_state_event(
-        self, conversation_id: str, state: str, reason: str | None, priority: str | None
-    ) -> None:
-        event = {
-            "type": "state",
-            "conversation_id": conversation_id,
-            "state": state,
-            "reason": reason,
-            "priority": priority,
-        }
-        self.broker.publish(f"conversation:{conversation_id}", event)
-        self.broker.publish("queue", event)
-
-
-@dataclass
-class _DraftPublisher:
-    """Publishes the streamed reply drafts of one turn on the conversation's channel.
-
-    ``text`` is the whole draft so far (with what the final reply will put before the
-    model's words), so a client that missed one simply shows the next.
-    """
-
-    broker: Broker
-    conversation_id: str
-    reply_to: int
-    prefix: str
-
-    def show(self, text: str) -> None:
-        self._publish(f"{self.prefix} {text}".strip())
-
-    def withdraw(self) -> None:
-        self._publish("")
-
-    def _publish(self, text: str) -> None:
-        self.broker.publish(
-            f"conversation:{self.conversation_id}",
-            {
-                "type": "reply_draft",
-                "conversation_id": self.conversation_id,
-                "reply_to": self.reply_to,
-                "text": text,
-            },
-        )
-
-
-_REASON_SUMMARIES = {
-    "hardship": "The customer describes financial hardship.",
-    "dispute": "The customer disputes an amount, fee or payment.",
-    "fraud": "The customer reports possible fraud or identity theft.",
-    "legal": "The customer raises a legal matter (attorney, bankruptcy, court or regulator).",
-    "vulnerability": "The customer may be vulnerable; handle with care.",
-    "complaint": "The customer wants to complain.",
-    "human_request": "The customer asked to talk to a person.",
-}
-
-
-def _classifier_summary(verdict: Any) -> str:
-    reason = str(getattr(verdict.reason, "value", verdict.reason))
-    return _REASON_SUMMARIES.get(reason, f"Escalated: {reason}.")
-
-
-def parts_mention_handoff(parts: list[str]) -> bool:
-    """True when the reply already tells the customer that a person will take over."""
-    joined = " ".join(parts).lower()
-    return "person" in joined and (
-        "passing" in joined or "connecting" in joined or "take over" in joined or "handle" in joined
-    )
 
 
 __all__ = [

@@ -6,25 +6,16 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from agent.conversation import handoff
 from agent.conversation.models import Conversation, StaffUser
-from agent.conversation.service import AVERAGE_HANDLE_MINUTES, STAFF_ONLINE_WINDOW
 from agent.conversation.state import ConversationState
 from agent.ledger.models import Customer
 from web.state import WebContext
 
 
 def staff_online(ctx: WebContext) -> bool:
-    """The service's rule: someone's console was seen within the online window."""
-    since = ctx.now() - STAFF_ONLINE_WINDOW
     with ctx.sessions() as session:
-        return (
-            session.exec(
-                select(StaffUser.id).where(
-                    col(StaffUser.online_at).is_not(None), col(StaffUser.online_at) >= since
-                )
-            ).first()
-            is not None
-        )
+        return handoff.staff_online(session, ctx.now())
 
 
 def queue_status(ctx: WebContext, conversation_id: str) -> dict[str, Any] | None:
@@ -38,7 +29,7 @@ def queue_status(ctx: WebContext, conversation_id: str) -> dict[str, Any] | None
         "position": entry["position"],
         "staff_online": online,
         "estimated_wait_minutes": (
-            max(entry["position"] * AVERAGE_HANDLE_MINUTES, 1) if online else None
+            handoff.estimated_wait_minutes(entry["position"]) if online else None
         ),
     }
 

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket
 
+from agent.conversation.events import QUEUE_CHANNEL, conversation_channel
 from agent.conversation.models import Conversation, StaffLogin, StaffUser
 from agent.conversation.state import ConversationState
 from web.auth import STAFF_COOKIE, signed_out_channel
@@ -126,7 +127,7 @@ class ConsoleSession:
                     await task
 
     async def _queue_events(self, ready: asyncio.Event) -> None:
-        async with self.ctx.service.broker.subscribe("queue") as events:
+        async with self.ctx.service.broker.subscribe(QUEUE_CHANNEL) as events:
             ready.set()
             async for event in events:
                 if event.get("type") == "state":
@@ -201,7 +202,9 @@ class ConsoleSession:
         cursor = TranscriptCursor(
             self.ctx, conversation_id, after_seq, self.conn.send, include_client_id=False
         )
-        async with self.ctx.service.broker.subscribe(f"conversation:{conversation_id}") as events:
+        async with self.ctx.service.broker.subscribe(
+            conversation_channel(conversation_id)
+        ) as events:
             await cursor.flush()
             async for event in events:
                 if event.get("type") == "message":
@@ -217,7 +220,7 @@ class ConsoleSession:
         self._last_typing = now
         if await run_in_threadpool(_assigned_to, self.ctx, conversation_id, self.staff.id):
             self.ctx.service.broker.publish(
-                f"conversation:{conversation_id}",
+                conversation_channel(conversation_id),
                 {
                     "type": "activity",
                     "conversation_id": conversation_id,

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket
 
+from agent.conversation.events import conversation_channel
 from agent.conversation.models import Conversation
 from agent.conversation.service import ConversationError
 from agent.conversation.state import ConversationState
@@ -225,7 +226,7 @@ class CustomerSession:
     # --- events from the conversation -----------------------------------------------------
 
     async def _pump(self, ready: asyncio.Event) -> None:
-        async with self.ctx.service.broker.subscribe(f"conversation:{self.conv_id}") as events:
+        async with self.ctx.service.broker.subscribe(conversation_channel(self.conv_id)) as events:
             ready.set()
             async for event in events:
                 await self._ready.wait()
