@@ -215,6 +215,11 @@ class ConversationService:
             self._guardrail_audit(
                 session, conv.id, "third_party", relation=verdict.third_party.relation
             )
+        elif verdict.injection is not None and verdict.injection.only_foreign_loans:
+            parts.append(self._unknown_loan_reply(own_loans))
+            self._guardrail_audit(
+                session, conv.id, "foreign_loan", loans=verdict.injection.foreign_loans
+            )
         elif verdict.injection is not None:
             parts.append(self.t.render("injection_refusal"))
             self._guardrail_audit(
@@ -286,6 +291,19 @@ class ConversationService:
                 outcome.replies.append(outgoing(queue_msg))
         outcome.state = conv.state
         return outcome
+
+    def _unknown_loan_reply(self, own_loans: list[str] | None) -> str:
+        """The same answer for another customer's loan and a loan that does not exist."""
+        own = list(own_loans or [])
+        mine = (
+            f"The loan I can help you with is {own[0]}."
+            if len(own) == 1
+            else f"The loans I can help you with are {', '.join(own[:-1])} and {own[-1]}."
+            if own
+            else ""
+        )
+        # The number typed is not repeated: a reply names no loan but the customer's own.
+        return self.t.render("unknown_loan_refusal", own_loans=mine)
 
     def _escalation_reply(self, verdict: Any) -> list[str]:
         parts = []

@@ -21,6 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
+from agent.ledger.identifiers import canonical, loan_numbers_in
+
 INSTRUCTION_OVERRIDE = "instruction_override"
 ROLE_PLAY = "role_play"
 FAKE_SYSTEM_TEXT = "fake_system_text"
@@ -46,6 +48,18 @@ class InjectionVerdict:
     is_attack: bool
     family: str | None = None
     evidence: list[str] = field(default_factory=list)
+    # Loan numbers that are not the verified customer's (their own or unknown, alike).
+    foreign_loans: list[str] = field(default_factory=list)
+
+    @property
+    def only_foreign_loans(self) -> bool:
+        """Nothing but a loan number that is not the customer's: a typo as often as a
+        probe, answered like an unknown loan rather than as an attack."""
+        return (
+            self.family == OTHER_CUSTOMER_DATA
+            and len(self.evidence) == 1
+            and bool(self.foreign_loans)
+        )
 
 
 _I = re.IGNORECASE
@@ -651,12 +665,9 @@ def _matches(text: str, families: Iterable[str] = FAMILY_ORDER) -> list[tuple[st
     return found
 
 
-_LOAN_ID = re.compile(r"\b(?:L|LN-?)\d{2,}\b", re.IGNORECASE)
-
-
 def _foreign_loans(text: str, known_loans: Iterable[str]) -> list[str]:
-    known = {k.upper() for k in known_loans}
-    return [m.group() for m in _LOAN_ID.finditer(text) if m.group().upper() not in known]
+    known = {canonical(k) for k in known_loans}
+    return [x for x in loan_numbers_in(text, known_loans) if canonical(x) not in known]
 
 
 def detect_injection(text: str, *, known_loans: Iterable[str] | None = None) -> InjectionVerdict:
@@ -681,6 +692,7 @@ def detect_injection(text: str, *, known_loans: Iterable[str] | None = None) -> 
             [f"{ENCODED_PAYLOAD} (unicode obfuscation → {e})" for e in evidence],
         )
 
+    foreign: list[str] = []
     if known_loans is not None:
         foreign = _foreign_loans(clean, known_loans)
         if foreign:
@@ -689,7 +701,7 @@ def detect_injection(text: str, *, known_loans: Iterable[str] | None = None) -> 
 
     if families:
         family = next(f for f in FAMILY_ORDER if f in families)
-        return InjectionVerdict(True, family, evidence)
+        return InjectionVerdict(True, family, evidence, foreign)
 
     # Nothing in clear text: look for the same attacks hidden in an encoding.
     hidden = _hidden_attacks(clean)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
+from agent.ledger.identifiers import canonical, loan_numbers_shown
 from agent.policy.config import PolicyConfig
 from agent.policy.formatting import format_date
 
@@ -21,7 +22,6 @@ RAW_AMOUNT_RE = re.compile(r"(?<![\d.])(\d+\.\d{2})(?!\d)")
 MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 DATE_RE = re.compile(rf"\b({MONTHS})\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,\s*(\d{{4}}))?\b")
 ISO_RE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
-LOAN_ID_RE = re.compile(r"\b([A-Z]{1,3}-?\d{3,10})\b")
 URL_RE = re.compile(r"https?://\S+")
 
 
@@ -111,18 +111,18 @@ def check_disclosure_before_verification(
     violations = []
     for amount in money_values(reply) - policy_amounts(policy):
         violations.append(Violation("account_data_before_verification", f"${amount:,.2f}"))
-    for loan_id in LOAN_ID_RE.findall(without_urls(reply)):
+    for loan_id in loan_numbers_shown(without_urls(reply)):
         violations.append(Violation("account_data_before_verification", loan_id))
     return violations
 
 
 def check_foreign_loans(reply: str, own_loan_ids: set[str]) -> list[Violation]:
     """No loan id other than the verified customer's own."""
-    own = {re.sub(r"[\s-]", "", x).upper() for x in own_loan_ids}
+    own = {canonical(x) for x in own_loan_ids}
     return [
         Violation("other_customer_data", loan_id)
-        for loan_id in LOAN_ID_RE.findall(without_urls(reply))
-        if re.sub(r"[\s-]", "", loan_id).upper() not in own
+        for loan_id in loan_numbers_shown(without_urls(reply))
+        if canonical(loan_id) not in own
     ]
 
 

@@ -79,7 +79,12 @@ class OfflineBrain(TaskHandlers):
             elif isinstance(m, ToolMessage):
                 results.append((m.name or "", _parse_result(m, tags)))
         if plan is None:
-            plan = understand(self.matcher, text, date.fromisoformat(facts["today"]))
+            plan = understand(
+                self.matcher,
+                text,
+                date.fromisoformat(facts["today"]),
+                facts.get("customer_loans") or (),
+            )
         return Turn(facts, plan.get("text", text), text, plan, state, results, calls)
 
     # --- the policy --------------------------------------------------------------------

@@ -16,12 +16,14 @@ Steps, all deterministic:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from agent.engine.offline import slots
 from agent.engine.offline.intents import IntentMatcher, IntentScore
 from agent.engine.offline.normalize import normalize, starts_affirmative
+from agent.ledger.identifiers import first_loan_number
 
 ACCOUNT_INTENTS = {
     "balance",
@@ -140,12 +142,14 @@ ESCALATION_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
-def identity_slots(text: str, today: date | None = None) -> dict[str, Any]:
+def identity_slots(
+    text: str, today: date | None = None, own_loans: Sequence[str] = ()
+) -> dict[str, Any]:
     dob = slots.extract_birth_date(text)
     if dob and today and (today.year - dob.year) < MIN_BIRTH_AGE_YEARS:
         dob = None  # "3/18/2026" is a payment date, not a birthday
     postal = slots.extract_postal_code(text)
-    loan_number = slots.extract_loan_number(text)
+    loan_number = first_loan_number(text, own_loans)
     phone = None
     if not loan_number and re.search(r"\d{3}\D{0,2}\d{3}\D?\d{4}|\b\d{3}-\d{4}\b", text):
         phone = slots.extract_phone(text)
@@ -186,7 +190,9 @@ def contact_changes(text: str) -> dict[str, Any]:
     return changes
 
 
-def task_slots(intent: str, text: str, today: date) -> dict[str, Any]:
+def task_slots(
+    intent: str, text: str, today: date, own_loans: Sequence[str] = ()
+) -> dict[str, Any]:
     found: dict[str, Any] = {}
     amounts = slots.extract_amounts(text)
     if amounts:
@@ -204,7 +210,7 @@ def task_slots(intent: str, text: str, today: date) -> dict[str, Any]:
             found["day"] = day
     if intent == "contact_preferences":
         found["changes"] = contact_changes(text)
-    loan = slots.extract_loan_number(text)
+    loan = first_loan_number(text, own_loans)
     if loan:
         found["loan_id"] = loan
     return found
@@ -217,12 +223,15 @@ def escalation_cue(text: str) -> str | None:
     return None
 
 
-def understand(matcher: IntentMatcher, text: str, today: date) -> dict[str, Any]:
-    """The plan for one message: ordered tasks plus any identity details it carries."""
-    identity = identity_slots(text, today)
+def understand(
+    matcher: IntentMatcher, text: str, today: date, own_loans: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The plan for one message: ordered tasks plus any identity details it carries.
+    ``own_loans``: the verified customer's loan numbers (recognised in any shape)."""
+    identity = identity_slots(text, today, own_loans)
     norm = normalize(text)
     reason = escalation_cue(norm)
-    split = None if reason else split_payment(norm, today)
+    split = None if reason else split_payment(norm, today, own_loans)
     if reason:
         tasks: list[dict[str, Any]] = [
             {"intent": "escalate", "score": 1.0, "cue": True, "slots": {"reason": reason}}
@@ -235,7 +244,7 @@ def understand(matcher: IntentMatcher, text: str, today: date) -> dict[str, Any]
         tasks = _structural(tasks, norm, today)
         tasks = [t for t in _resolve_conflicts(tasks, norm, today) if not _weak_write(t)]
         for task in tasks:
-            task["slots"] = task_slots(task["intent"], norm, today)
+            task["slots"] = task_slots(task["intent"], norm, today, own_loans)
         # Reads before writes, so a reply states figures before proposing an action.
         tasks.sort(key=lambda t: t["intent"] in WRITE_INTENTS)
     affirmative = starts_affirmative(norm)
@@ -251,7 +260,9 @@ _REST = re.compile(
 _PART_NOW = re.compile(r"\b(do|give|send|put( down)?|pay|paying|cover|make)\b", re.IGNORECASE)
 
 
-def split_payment(text: str, today: date) -> list[dict[str, Any]] | None:
+def split_payment(
+    text: str, today: date, own_loans: Sequence[str] = ()
+) -> list[dict[str, Any]] | None:
     """ "$50 now and the rest on Friday": a payment link for the part paid now, and a
     promise to pay the rest (of what is due) on the date named after it."""
     rest = _REST.search(text)
@@ -264,7 +275,7 @@ def split_payment(text: str, today: date) -> list[dict[str, Any]] | None:
     when = slots.extract_date(after, today)
     if (when is not None and when.value <= today) or _NOW_WORDS.search(after):
         return None  # all of it today: not a split
-    loan = slots.extract_loan_number(text)
+    loan = first_loan_number(text, own_loans)
     shared = {"loan_id": loan} if loan else {}
     promise: dict[str, Any] = {"amount_keyword": "remainder", "paid_now": str(amounts[0])}
     if when is not None:
