@@ -11,7 +11,12 @@ import pytest
 
 from agent.engine.offline import dialogue
 from agent.engine.offline.intents import IntentMatcher
-from agent.engine.offline.understanding import contact_changes, identity_slots, understand
+from agent.engine.offline.understanding import (
+    cannot_pay_until,
+    contact_changes,
+    identity_slots,
+    understand,
+)
 
 TODAY = date(2026, 3, 10)  # a Tuesday
 
@@ -403,3 +408,33 @@ def test_chosen_loan(text: str, loan_number: str | None, expected: str | None) -
 )
 def test_is_bare(text: str, bare: bool) -> None:
     assert dialogue.is_bare(text) is bare
+
+
+@pytest.mark.parametrize(
+    ("text", "until"),
+    [
+        ("honestly i won't have anything until june, living paycheck to paycheck", "2026-06-01"),
+        ("I won't have the money until january", "2027-01-01"),
+        ("i can't pay until next month", "2026-04-10"),
+        ("no money till the 20th", "2026-03-20"),
+    ],
+)
+def test_cannot_pay_until(text: str, until: str) -> None:
+    found = cannot_pay_until(text, TODAY)
+    assert found is not None and found.isoformat() == until
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["no problem, I'll pay before June 30", "I can pay on Friday", "don't worry about it"],
+)
+def test_not_cannot_pay_until(text: str) -> None:
+    assert cannot_pay_until(text, TODAY) is None
+
+
+def test_cannot_pay_beyond_the_promise_window_is_hardship(intent_matcher: IntentMatcher) -> None:
+    far = understand(intent_matcher, "i won't have anything until june", TODAY, promise_days=14)
+    assert [t["intent"] for t in far["tasks"]] == ["escalate"]
+    assert far["tasks"][0]["slots"] == {"reason": "hardship"}
+    near = understand(intent_matcher, "i can't pay until friday", TODAY, promise_days=14)
+    assert "escalate" not in [t["intent"] for t in near["tasks"]]

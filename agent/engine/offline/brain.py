@@ -84,6 +84,7 @@ class OfflineBrain(TaskHandlers):
                 text,
                 date.fromisoformat(facts["today"]),
                 facts.get("customer_loans") or (),
+                self.policy.promise_to_pay.max_days_ahead,
             )
         return Turn(facts, plan.get("text", text), text, plan, state, results, calls)
 

@@ -216,6 +216,38 @@ def task_slots(
     return found
 
 
+_NOT_UNTIL = re.compile(
+    r"\b(can'?t|cannot|can not|won'?t|will not|unable|not able|don'?t|do not|"
+    r"no (money|income|cash|funds|paycheck)|nothing|broke|zero|not a (cent|dime|penny))\b"
+    r"[^.?!;]{0,50}?\b(until|till|til|before)\b",
+    re.IGNORECASE,
+)
+_MONTH_ONLY = re.compile(
+    r"\b(?:mid|early|late|the end of|end of)?\s*("
+    + "|".join(sorted(slots.MONTHS, key=len, reverse=True))
+    + r")\b",
+    re.IGNORECASE,
+)
+
+
+def cannot_pay_until(text: str, today: date) -> date | None:
+    """ "I won't have anything until June": the first day the customer says they can
+    pay (a month alone means its first day), or None."""
+    match = _NOT_UNTIL.search(text)
+    if match is None:
+        return None
+    after = text[match.end() :]
+    found = slots.extract_date(after, today)
+    if found is not None:
+        return found.value
+    month = _MONTH_ONLY.search(after[:40])
+    if month is None:
+        return None
+    number = slots.MONTHS[month[1].lower()]
+    year = today.year + (1 if number < today.month else 0)
+    return date(year, number, 1) if number != today.month else None
+
+
 def escalation_cue(text: str) -> str | None:
     for reason, pattern in ESCALATION_CUES:
         if pattern.search(text):
@@ -224,13 +256,23 @@ def escalation_cue(text: str) -> str | None:
 
 
 def understand(
-    matcher: IntentMatcher, text: str, today: date, own_loans: Sequence[str] = ()
+    matcher: IntentMatcher,
+    text: str,
+    today: date,
+    own_loans: Sequence[str] = (),
+    promise_days: int | None = None,
 ) -> dict[str, Any]:
     """The plan for one message: ordered tasks plus any identity details it carries.
-    ``own_loans``: the verified customer's loan numbers (recognised in any shape)."""
+    ``own_loans``: the verified customer's loan numbers (recognised in any shape);
+    ``promise_days``: how far ahead a promise may go (beyond it, "can't pay until" is
+    hardship)."""
     identity = identity_slots(text, today, own_loans)
     norm = normalize(text)
     reason = escalation_cue(norm)
+    if reason is None and promise_days is not None:
+        until = cannot_pay_until(norm, today)
+        if until is not None and (until - today).days > promise_days:
+            reason = "hardship"
     split = None if reason else split_payment(norm, today, own_loans)
     if reason:
         tasks: list[dict[str, Any]] = [
