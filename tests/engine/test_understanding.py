@@ -435,6 +435,6 @@ def test_not_cannot_pay_until(text: str) -> None:
 def test_cannot_pay_beyond_the_promise_window_is_hardship(intent_matcher: IntentMatcher) -> None:
     far = understand(intent_matcher, "i won't have anything until june", TODAY, promise_days=14)
     assert [t["intent"] for t in far["tasks"]] == ["escalate"]
-    assert far["tasks"][0]["slots"] == {"reason": "hardship"}
+    assert far["tasks"][0]["slots"] == {"reason": "hardship", "beyond_promise_window": True}
     near = understand(intent_matcher, "i can't pay until friday", TODAY, promise_days=14)
     assert "escalate" not in [t["intent"] for t in near["tasks"]]

@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from agent.engine.templates import Templates
 from agent.policy.config import PolicyConfig
-from agent.policy.formatting import format_money, ordinal
+from agent.policy.formatting import format_date, format_money, ordinal
 
 PENDING_TOOL = {
     "promise_to_pay": "promise_to_pay",
@@ -103,7 +103,17 @@ class TaskHandlers:
     def _do_escalate(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
         reason = task["slots"]["reason"]
         summary = f"The customer's message suggests {reason.replace('_', ' ')}."
-        return self._escalate(turn, reason, summary)
+        if not task["slots"].get("beyond_promise_window"):
+            return self._escalate(turn, reason, summary)
+        # "I can't pay until the 30th", beyond the promise window: the rule, then a person.
+        summary = "The customer cannot pay within the promise-to-pay window."
+        step = self._escalate(turn, reason, summary)
+        if step.text:
+            days = self._ptp_days()
+            latest = format_date(turn.today + timedelta(days=days))
+            rule = self.t.render("hardship_beyond_window", latest_date=latest, max_days_ahead=days)
+            step = Step(text=f"{rule} {step.text}")
+        return step
 
     def _summary(self, turn: Turn, index: int, task: dict[str, Any]) -> dict[str, Any] | Step:
         tag = f"summary:{index}"

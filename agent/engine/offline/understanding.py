@@ -63,7 +63,8 @@ _DNC = re.compile(
     r"cease (all )?(contact|communications?)|leave me alone|never contact|no contact at all|"
     r"stop (calling|contacting),? (texting|emailing)? ?(and|or)? ?(texting|emailing|calling)? me "
     r"(at all|entirely|completely)|stop all(?!\s+(the\s+)?(texts?|calls?|e-?mails?|messages?))|"
-    r"by any (method|means|channel)|"
+    r"by any (method|means|channel)|take me off (all )?(of )?(your|the) (lists?|call lists?)|"
+    r"(don.?t|do not|never) want to hear from (you|u)|"
     r"(any|all) (form|forms|kind|way)s? of (contact|communication)|"
     r"no calls,? no texts|nothing at all)\b",
     re.IGNORECASE,
@@ -269,14 +270,18 @@ def understand(
     identity = identity_slots(text, today, own_loans)
     norm = normalize(text)
     reason = escalation_cue(norm)
+    beyond_window = False
     if reason is None and promise_days is not None:
         until = cannot_pay_until(norm, today)
         if until is not None and (until - today).days > promise_days:
-            reason = "hardship"
+            reason, beyond_window = "hardship", True
     split = None if reason else split_payment(norm, today, own_loans)
     if reason:
+        found: dict[str, Any] = {"reason": reason}
+        if beyond_window:
+            found["beyond_promise_window"] = True
         tasks: list[dict[str, Any]] = [
-            {"intent": "escalate", "score": 1.0, "cue": True, "slots": {"reason": reason}}
+            {"intent": "escalate", "score": 1.0, "cue": True, "slots": found}
         ]
     elif split is not None:
         tasks = split
@@ -369,6 +374,12 @@ def _pick_tasks(
             and top.intent not in SOCIAL_INTENTS | {"out_of_scope"}
             and other.intent != "out_of_scope"
             and not _same_family(top.intent, other.intent)
+            # "a link for the past due, and stop calling me": the amount named in a
+            # payment is not a second request; look further.
+            and not (
+                top.intent in {"payment_link", "promise_to_pay"}
+                and _only_amount_cue(other.intent, text)
+            )
         ):
             tasks.append(_task(other))
             break
