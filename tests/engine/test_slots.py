@@ -398,3 +398,218 @@ def test_ambiguous_typos_are_left_alone() -> None:
     assert correct_word("xqzzv") == "xqzzv"
     assert edit_distance("paymnet", "payment") == 1  # a transposition counts once
     assert edit_distance("abc", "abcdef", limit=3) == 3
+
+
+# --- probe findings (today = Wednesday 2026-04-22); raw and normalised text alike ----------
+
+PROBE_TODAY = date(2026, 4, 22)
+
+
+def _both_forms(text: str) -> list[str]:
+    """The customer's text and what the engine sees after ``normalize``."""
+    return list(dict.fromkeys((text, normalize(text))))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a named day wins over "after work" / "tonight"
+        ("gonna send 200 bucks tmrw after work", date(2026, 4, 23)),
+        ("i can pay tomorrow night", date(2026, 4, 23)),
+        ("i'll pay friday after work", date(2026, 4, 24)),
+        ("i can pay after work", PROBE_TODAY),
+        ("I can pay tonight", PROBE_TODAY),
+        # spans counted from today, now, tomorrow or a weekday
+        ("i can do 200 a week from today", date(2026, 4, 29)),
+        ("a week from now", date(2026, 4, 29)),
+        ("a week from tomorrow", date(2026, 4, 30)),
+        ("two weeks from today", date(2026, 5, 6)),
+        ("10 days from now", date(2026, 5, 2)),
+        ("a week from friday", date(2026, 5, 1)),
+        ("in a week", date(2026, 4, 29)),
+        ("in 2 weeks", date(2026, 5, 6)),
+        ("in 2 wks", date(2026, 5, 6)),
+        ("in a couple weeks", date(2026, 5, 6)),
+        ("in 10 days", date(2026, 5, 2)),
+        ("what if i pay what im behind in 2 wks", date(2026, 5, 6)),
+        # the end of a month
+        ("I'll get the past due paid off by the end of the month", date(2026, 4, 30)),
+        ("end of this month", date(2026, 4, 30)),
+        ("the last day of the month", date(2026, 4, 30)),
+        ("end of next month", date(2026, 5, 31)),
+        ("the last day of next month", date(2026, 5, 31)),
+        ("the beginning of next month", date(2026, 5, 1)),
+        # spelled days
+        ("i will pay two hundred dollars on april twenty ninth", date(2026, 4, 29)),
+        ("april twenty-ninth", date(2026, 4, 29)),
+        ("april the twenty ninth", date(2026, 4, 29)),
+        ("on april twenty nine", date(2026, 4, 29)),
+        ("the twenty-ninth", date(2026, 4, 29)),
+        ("I can do the twenty ninth", date(2026, 4, 29)),
+        ("the twenty-ninth of april", date(2026, 4, 29)),
+        ("the first of next month", date(2026, 5, 1)),
+        ("on may first", date(2026, 5, 1)),
+        ("may twenty-ninth", date(2026, 5, 29)),
+        ("june thirtieth", date(2026, 6, 30)),
+        ("april 29th", date(2026, 4, 29)),
+        ("29th of april", date(2026, 4, 29)),
+        # digits
+        ("Can I commit to paying $200 on 4/30?", date(2026, 4, 30)),
+        ("i can pay 200 on the 28th", date(2026, 4, 28)),
+    ],
+)
+def test_probe_payment_dates(text: str, expected: date) -> None:
+    for form in _both_forms(text):
+        found = slots.extract_date(form, PROBE_TODAY)
+        assert found is not None, form
+        assert found.value == expected, form
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I can pay $200",
+        "200 bucks",
+        "1,000",
+        "pay 1,000",
+        "call me at 9am",
+        "i can do 9am",
+        "i can pay 20 may be more",  # "may" the verb
+        "i may first pay 50",
+        "the first one",  # picks a loan, not a day
+        "the second loan",
+        "first of all, what do i owe",
+        "april twenty five dollars",
+    ],
+)
+def test_probe_no_payment_date(text: str) -> None:
+    for form in _both_forms(text):
+        assert slots.extract_date(form, PROBE_TODAY) is None, form
+
+
+def test_pay_amount_next_month_is_not_a_day() -> None:
+    found = slots.extract_date("i can pay 20 next month", PROBE_TODAY)
+    assert found is not None and found.value == date(2026, 5, 22)  # not May 20th
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # number words with money context or as what is paid
+        ("a hundred and fifty", ["150"]),
+        ("ok a hundred and fifty then", ["150"]),
+        ("two hundred dollars", ["200"]),
+        ("seventy five dollars", ["75"]),
+        ("seventy-five bucks", ["75"]),
+        ("i can do one fifty on friday", ["150"]),
+        ("pay twelve fifty", ["1250"]),
+        ("a grand", ["1000"]),
+        ("i can send two grand", ["2000"]),
+        ("fifteen hundred dollars", ["1500"]),
+        ("i can pay fifteen hundred", ["1500"]),
+        ("link for seventy five dollars", ["75"]),
+        ("i can do a hundred and fifty on the 28th", ["150"]),
+        ("i will pay two hundred dollars on april twenty ninth", ["200"]),
+        ("pay two hundred and twenty five", ["225"]),
+        ("pay one hundred twenty five dollars", ["125"]),
+        ("i can pay twenty five on the fifth", ["25"]),
+        # bare numbers paid
+        ("link for 3542.71 please", ["3542.71"]),
+        ("payment link for 1,000", ["1000"]),
+        ("pay 200 tomorrow", ["200"]),
+        ("i can do 200 a week from today", ["200"]),
+        ("gonna send 200 bucks tmrw after work", ["200.00"]),
+        ("Can I commit to paying $200 on 4/30?", ["200.00"]),
+        ("i can pay like 150 on friday", ["150"]),
+        ("send 2k", ["2000.00"]),
+        ("my zip is 73301 and i can pay 200", ["200"]),
+        ("loan LB1, pay 300", ["300"]),
+        ("pay $100 now and $65 friday", ["100.00", "65.00"]),
+    ],
+)
+def test_probe_amounts(text: str, expected: list[str]) -> None:
+    for form in _both_forms(text):
+        assert slots.extract_amounts(form) == [Decimal(x) for x in expected], form
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # number words that count something else
+        "pay on the fifth",
+        "i want to pay one loan off",
+        "can i pay both, i have two loans",
+        "i can pay one of them",
+        "can i pay in a week",
+        "give me ten days",
+        "i can pay ten days late",
+        "i can pay five",  # too small to read as money without a currency word
+        # dates, days, years, times, counts, identifiers
+        "pay 4/30",
+        "pay the 28th",
+        "pay april 29",
+        "i'll pay 2026-05-01",
+        "i'll pay on 5/1/2026",
+        "my zip is 73301",
+        "pay zip 73301",
+        "pay 512-555-0100",
+        "my loan number is L100",
+        "pay L100",
+        "pay LB1",
+        "i can do 9am",
+        "i can do 10 to 2pm",
+        "call between 9 and 5",
+        "pay at 10:30",
+        "pay in 10 days",
+        "pay in 2 weeks",
+        "make 12 payments",
+        "i could borrow from my 401k",
+        "I'll get the past due paid off by the end of the month",
+        "what if i pay what im behind in 2 wks",
+    ],
+)
+def test_probe_no_amounts(text: str) -> None:
+    for form in _both_forms(text):
+        assert slots.extract_amounts(form) == [], form
+
+
+@pytest.mark.parametrize(
+    ("phrase", "expected"),
+    [
+        ("a hundred and fifty", 150),
+        ("one fifty", 150),
+        ("two twenty five", 225),
+        ("seventy-five", 75),
+        ("fifteen hundred", 1500),
+        ("a grand", 1000),
+        ("one thousand five hundred", 1500),
+        ("a thousand and fifty", 1050),
+        ("a", None),
+        ("hundred", None),
+        ("five twenty twenty", None),
+        ("fifty and five", None),
+    ],
+)
+def test_words_to_number(phrase: str, expected: int | None) -> None:
+    assert slots.words_to_number(phrase) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("only reach out between 9 and noon please", "09:00-12:00"),
+        ("only call between 9am and midday", "09:00-12:00"),
+        ("call me between 9 and 12pm", "09:00-12:00"),
+        ("call me between noon and 5", "12:00-17:00"),
+        ("only text me after noon", "12:00-21:00"),
+        ("please don't call me before midday", "08:00-12:00"),
+        ("call between 6pm and midnight", "18:00-23:59"),
+    ],
+)
+def test_probe_contact_hours(text: str, expected: str) -> None:
+    for form in _both_forms(text):
+        assert slots.extract_contact_hours(form) == expected, form
+
+
+def test_no_contact_hours_after_midnight() -> None:
+    assert slots.extract_contact_hours("no calls after midnight") is None

@@ -77,6 +77,8 @@ WORD_NUMBERS = {
     "a": 1,
     "an": 1,
     "a couple of": 2,
+    "a couple": 2,
+    "couple of": 2,
     "couple": 2,
     "few": 3,
     "a few": 3,
@@ -127,6 +129,51 @@ ORDINAL_WORDS = {
 
 _MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
 _WEEKDAY_RE = "|".join(sorted(WEEKDAYS, key=len, reverse=True))
+_TOMORROW_RE = r"tomorrow|tmrw|tmr|tomorow|tommorow|tommorrow|2morrow"
+# "I can pay 20 may be more": the verb "may", not the month.
+_NOT_MAY_VERB = r"(?!(?<=may)\s+(?:be|i|not|have|need|take|get|want|also|as|pay)\b)"
+_MONTH_NOT_MAY_RE = "|".join(sorted((m for m in MONTHS if m != "may"), key=len, reverse=True))
+_ORDINAL_RE = "|".join(sorted(ORDINAL_WORDS, key=len, reverse=True))
+_UNIT_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+}
+_TEEN_WORDS = {
+    "zero": 0,
+    **_UNIT_WORDS,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+}
+_TENS_WORDS = {
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fourty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
+_DAY_NUMBER_RE = (
+    r"(?:twenty|thirty)(?:[\s-](?:one|two|three|four|five|six|seven|eight|nine))?|"
+    + "|".join(sorted((w for w in _TEEN_WORDS if w != "zero"), key=len, reverse=True))
+)
 
 
 @dataclass(frozen=True)
@@ -134,6 +181,48 @@ class FoundDate:
     value: date
     text: str
     explicit_year: bool = False
+
+
+def _suffix(n: int) -> str:
+    return "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+
+
+def _day_words_value(words: str) -> int:
+    parts = re.split(r"[\s-]+", words)
+    return sum(_TENS_WORDS.get(p, 0) or _TEEN_WORDS.get(p, 0) for p in parts)
+
+
+def _spelled_days_to_digits(t: str) -> str:
+    """Spelled days of a month as digits, only where they name a day: "april twenty
+    ninth" → "april 29th", "the ninth of may" → "the 9th of may", "april twenty nine"
+    → "april 29". "the first one" or "a second payment" are left alone."""
+
+    def ordinal(m: re.Match[str]) -> str:
+        n = ORDINAL_WORDS[re.sub(r"\s+", " ", m["ord"])]
+        return f"{m['before']}{n}{_suffix(n)}"
+
+    # "may" is the verb in "I may first pay 50": it is a month after on/by/until/before,
+    # or before an ordinal other than first/second/third ("may twenty-ninth").
+    may_after = r"(?:(?<=on )|(?<=by )|(?<=until )|(?<=before ))may"
+    month = rf"\b(?:{_MONTH_NOT_MAY_RE}|{may_after})\.?\s+(?:the\s+)?"
+    month_ord = (
+        rf"\b(?:{_MONTH_NOT_MAY_RE}|{may_after}|may(?!\s+(?:the\s+)?(?:first|second|third)\b))"
+        r"\.?\s+(?:the\s+)?"
+    )
+    after_month = rf"(?P<before>{month_ord})(?P<ord>{_ORDINAL_RE})\b"
+    t = re.sub(after_month, ordinal, t)
+    before_of = (
+        rf"(?P<before>\b)(?P<ord>{_ORDINAL_RE})(?=\s+of\s+(?:(?:{_MONTH_RE})\b|"
+        r"(?:the|this|next)\s+month\b))"
+    )
+    t = re.sub(before_of, ordinal, t)
+    # "april twenty nine" (a cardinal after the month), not "april twenty five dollars".
+    cardinal = (
+        rf"(?P<before>{month})(?P<num>{_DAY_NUMBER_RE})\b"
+        r"(?![\s-]*(?:and\s+)?(?:hundred|thousand|grand|dollars|bucks|days?|weeks?|months?|"
+        r"one|two|three|four|five|six|seven|eight|nine)\b)"
+    )
+    return re.sub(cardinal, lambda m: f"{m['before']}{_day_words_value(m['num'])}", t)
 
 
 def _safe_date(year: int, month: int, day: int) -> date | None:
@@ -207,7 +296,12 @@ def _month_name_date(t: str, today: date) -> FoundDate | None:
             1,
             2,
         ),
-        (rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH_RE})\b(?:,?\s+(\d{{4}}))?", 2, 1),
+        (
+            rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH_RE})\b{_NOT_MAY_VERB}"
+            rf"(?:,?\s+(\d{{4}}))?",
+            2,
+            1,
+        ),
     )
     for pattern, month_group, day_group in patterns:
         if m := re.search(pattern, t):
@@ -219,21 +313,31 @@ def _month_name_date(t: str, today: date) -> FoundDate | None:
 
 
 def _day_of_next_month(t: str, today: date) -> FoundDate | None:
-    """the 5th of next month."""
-    m = re.search(r"\b(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?next\s+month\b", t)
+    """the 5th of next month (not "pay 20 next month": that 20 is an amount)."""
+    m = re.search(
+        r"\b(?:the\s+(\d{1,2})(?:st|nd|rd|th)?|(\d{1,2})(?:st|nd|rd|th))\s+(?:of\s+)?"
+        r"next\s+month\b",
+        t,
+    )
     if m is None:
         return None
     base = add_months(date(today.year, today.month, 1), 1)
-    d = _safe_date(base.year, base.month, int(m[1]))
+    d = _safe_date(base.year, base.month, int(m[1] or m[2]))
     return FoundDate(d, m[0]) if d else None
 
 
 def _ordinal_day(t: str, today: date) -> FoundDate | None:
-    """Friday the 13th, the 20th, on the 1st, on the nineteenth."""
-    words = "|".join(sorted(ORDINAL_WORDS, key=len, reverse=True))
+    """Friday the 13th, the 20th, on the 1st, on the nineteenth, the twenty-ninth."""
+    # "the first/second/third" alone usually picks a loan or an option, not a day.
+    later = "|".join(w for w in _ORDINAL_RE.split("|") if ORDINAL_WORDS[w] > 3)
     candidates = (
         (rf"\b(?:(?:{_WEEKDAY_RE})\s+)?the\s+(\d{{1,2}})(?:st|nd|rd|th)\b", int),
-        (rf"\b(?:on|by)\s+the\s+({words})\b", ORDINAL_WORDS.__getitem__),
+        (rf"\b(?:on|by|until|till|before)\s+the\s+({_ORDINAL_RE})\b", ORDINAL_WORDS.__getitem__),
+        (
+            rf"\bthe\s+({later})\b(?=\s*(?:$|[.,!?;]|(?:and|or|then|please|instead|if|at|"
+            r"when|after|before|latest|at the latest)\b))",
+            ORDINAL_WORDS.__getitem__,
+        ),
         (r"\b(?:on|by)\s+the\s+(\d{1,2})\b(?!\s*(?:dollars|bucks|%|/|:))", int),
         (r"\b(\d{1,2})(?:st|nd|rd|th)\b", int),
     )
@@ -243,18 +347,63 @@ def _ordinal_day(t: str, today: date) -> FoundDate | None:
     return None
 
 
+_PAY_WORDS = r"\b(pay|paying|send|promise|cover|make (the|a|my) payment)\b"
+
+
 def _today_words(t: str, today: date) -> FoundDate | None:
-    if re.search(
-        r"\b(later today|today|tonight|this (evening|afternoon)|after work)\b", t
-    ) and re.search(r"\b(pay|paying|send|promise|cover|make (the|a|my) payment)\b", t):
+    if re.search(r"\b(later today|today)\b", t) and re.search(_PAY_WORDS, t):
         return FoundDate(today, "today")
+    return None
+
+
+def _tonight_words(t: str, today: date) -> FoundDate | None:
+    """ "tonight", "after work": today, unless another day was named ("tomorrow after
+    work", "friday night"), so this runs after every other parser."""
+    if re.search(r"\b(tonight|this (evening|afternoon)|after work)\b", t) and re.search(
+        _PAY_WORDS, t
+    ):
+        return FoundDate(today, "today")
+    return None
+
+
+_COUNT_RE = "|".join(sorted(WORD_NUMBERS, key=len, reverse=True))
+_SPAN_UNIT_RE = r"days?|weeks?|wks?|months?|mos"
+_SPAN_RE = rf"(?P<n>\d{{1,3}}|{_COUNT_RE})\s+(?P<unit>{_SPAN_UNIT_RE})"  # "2 wks", "a week"
+
+
+def _count(word: str) -> int:
+    return int(word) if word.isdigit() else WORD_NUMBERS[word]
+
+
+def _add_span(start: date, n: int, unit: str) -> date:
+    if unit.startswith("d"):
+        return start + timedelta(days=n)
+    if unit.startswith("w"):
+        return start + timedelta(weeks=n)
+    return add_months(start, n)
+
+
+def _offset_date(t: str, today: date) -> FoundDate | None:
+    """a week from today, two weeks from now, a week from tomorrow, 10 days from friday
+    (before "today" and "tomorrow" alone are read)."""
+    anchor = (
+        rf"(?P<anchor>today|now|{_TOMORROW_RE}|(?:(?P<q>this|next|coming)\s+)?"
+        rf"(?P<day>{_WEEKDAY_RE}))"
+    )
+    if m := re.search(rf"\b{_SPAN_RE}\s+(?:from|after)\s+{anchor}\b", t):
+        start = today
+        if re.fullmatch(_TOMORROW_RE, m["anchor"]):
+            start = today + timedelta(days=1)
+        elif m["day"]:
+            start = _weekday_date(today, WEEKDAYS[m["day"]], m["q"])
+        return FoundDate(_add_span(start, _count(m["n"]), m["unit"]), m[0])
     return None
 
 
 def _relative_words(t: str, today: date) -> FoundDate | None:
     if m := re.search(r"\b(?:the\s+)?day after tomorrow\b", t):
         return FoundDate(today + timedelta(days=2), m[0])
-    if re.search(r"\b(tomorrow|tmrw|tmr|tomorow|tommorow|tommorrow)\b", t):
+    if re.search(rf"\b({_TOMORROW_RE})\b", t):
         return FoundDate(today + timedelta(days=1), "tomorrow")
     if m := re.search(rf"\b(this|next|coming|on|by)?\s*({_WEEKDAY_RE})\b", t):
         qualifier = (m[1] or "").strip() or None
@@ -265,20 +414,23 @@ def _relative_words(t: str, today: date) -> FoundDate | None:
 
 
 def _in_some_time(t: str, today: date) -> FoundDate | None:
-    """in 5 days, in two weeks, next week, end of the month, next month."""
-    numbers = "|".join(sorted(WORD_NUMBERS, key=len, reverse=True))
-    if m := re.search(rf"\bin\s+(\d{{1,3}}|{numbers})\s+(day|days|week|weeks|month|months)\b", t):
-        n = int(m[1]) if m[1].isdigit() else WORD_NUMBERS[m[1]]
-        if m[2].startswith("day"):
-            return FoundDate(today + timedelta(days=n), m[0])
-        if m[2].startswith("week"):
-            return FoundDate(today + timedelta(weeks=n), m[0])
-        return FoundDate(add_months(today, n), m[0])
+    """in 10 days, in 2 wks, next week, end of the month, the last day of next month."""
+    if m := re.search(rf"\bin\s+(?:about\s+|around\s+|like\s+|another\s+)?{_SPAN_RE}\b", t):
+        return FoundDate(_add_span(today, _count(m["n"]), m["unit"]), m[0])
     if m := re.search(r"\bnext week\b", t):
         return FoundDate(today + timedelta(days=7 - today.weekday()), m[0])
-    if m := re.search(r"\b(end of (the|this) month|month end|end of month)\b", t):
+    if m := re.search(
+        r"\b(?:(?:the\s+)?(?:end|last day) of (?:the\s+|this\s+)?month|month[- ]end|"
+        r"end of month)\b",
+        t,
+    ):
         nxt = add_months(date(today.year, today.month, 1), 1)
         return FoundDate(nxt - timedelta(days=1), m[0])
+    if m := re.search(r"\b(?:the\s+)?(?:end|last day) of next month\b", t):
+        after_next = add_months(date(today.year, today.month, 1), 2)
+        return FoundDate(after_next - timedelta(days=1), m[0])
+    if m := re.search(r"\b(?:the\s+)?(?:start|beginning|first day) of next month\b", t):
+        return FoundDate(add_months(date(today.year, today.month, 1), 1), m[0])
     if m := re.search(r"\bnext month\b", t):
         return FoundDate(add_months(today, 1), m[0])
     return None
@@ -290,14 +442,16 @@ _DATE_PARSERS = (
     _month_name_date,
     _day_of_next_month,
     _ordinal_day,
+    _offset_date,
     _today_words,
     _relative_words,
+    _tonight_words,
 )
 
 
 def extract_date(text: str, today: date) -> FoundDate | None:
     """The first date meant as a future payment date (relative to ``today``)."""
-    t = text.lower()
+    t = _spelled_days_to_digits(text.lower())
     for parser in _DATE_PARSERS:
         if found := parser(t, today):
             return found
@@ -363,31 +517,172 @@ _AMOUNT_RE = re.compile(
     r"|(?:\b(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?\s?(?:dollars|bucks|usd)\b)",
     re.IGNORECASE,
 )
+# "2k", "$1.5k", "2 grand" (not a 401k).
+_THOUSANDS_RE = re.compile(
+    r"(?<![\w.,])(?!40[13]k)\$?(\d{1,3}(?:\.\d{1,2})?)\s?(?:k|grand)\b", re.IGNORECASE
+)
+_NUMBER_WORD_RE = "|".join(
+    sorted([*_TEEN_WORDS, *_TENS_WORDS, "hundred", "thousand", "grand"], key=len, reverse=True)
+)
+# A run of number words: "a hundred and fifty", "seventy-five", "one fifty", "a grand".
+_WORD_RUN = re.compile(
+    rf"\b(?:an?\s+(?=(?:hundred|thousand|grand)\b))?(?:{_NUMBER_WORD_RE})"
+    rf"(?:(?:\s+and\s+|[\s-]+)(?:{_NUMBER_WORD_RE}))*\b",
+    re.IGNORECASE,
+)
+# The verb (or "link for") whose object a bare number is: "pay 165", "i can do one fifty",
+# "a link for 3542.71", "send like 200".
+_AMOUNT_VERB = re.compile(
+    r"\b(?:pay|paying|send|sending|promise|promising|put down|putting down|make|cover|"
+    r"covering|give|giving|do|put|afford|manage|spare|link for|link of|payments? of|"
+    r"payments? for|amount of)\s+(?:you\s+|u\s+|y'?all\s+|ya\s+)?"
+    r"(?:(?:like|about|around|maybe|only|just|roughly|approximately|approx|up to|"
+    r"at least|at most|another|an extra|extra)\s+)*$",
+    re.IGNORECASE,
+)
+# What a number counts when it is not money: "ten days", "two loans", "one of them", "9am".
+_NOT_MONEY_AFTER = re.compile(
+    r"\s*-?\s*(?:st|nd|rd|th|days?|weeks?|wks?|months?|mos|years?|yrs?|hours?|hrs?|"
+    r"minutes?|mins?|loans?|payments?|installments?|times?|people|percent|of|am|pm|"
+    r"o'?clock)\b|\s*(?:%|/|:\d|-\d|a\.m|p\.m)"
+    r"|\s*(?:to|-|and|till|until)\s*\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m|p\.m)",  # 10 to 2pm
+    re.IGNORECASE,
+)
+_FILLER_ONLY = re.compile(
+    r"(?:\s|[.!?,]|\b(?:about|around|like|maybe|um|uh|ok|okay|so|how|what|just|then|"
+    r"dollars|bucks)\b)*",
+    re.IGNORECASE,
+)
+_MONEY_AFTER = re.compile(r"\s*(?:dollars?|bucks|usd)\b", re.IGNORECASE)
+# Spans that hold numbers but never money: dates, times, phones, ZIP codes, loan numbers.
+_NOT_AMOUNT_SPANS = (
+    _PHONE_RE,
+    re.compile(r"\b\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b"),
+    re.compile(r"\b\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?\b"),
+    re.compile(r"\b(?:zip|postal|post code|zipcode|zip code)\D{0,12}?\d{5}(?:-\d{4})?\b", re.I),
+    re.compile(r"\b[a-z]{1,3}-?\d{1,10}\b", re.IGNORECASE),
+    re.compile(r"\b\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.|o'?clock)(?!\w)", re.I),
+    re.compile(r"\b\d{1,2}:\d{2}\b"),
+    re.compile(
+        rf"\b(?:{_MONTH_RE})\.?\s+(?:the\s+)?\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s+\d{{4}})?"
+        rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTH_RE})\b{_NOT_MAY_VERB}",
+        re.IGNORECASE,
+    ),
+    re.compile(r"\b\d{1,2}(?:st|nd|rd|th)\b", re.IGNORECASE),
+)
 
 
-def extract_amounts(text: str) -> list[Decimal]:
-    """Money amounts written with ``$`` or a currency word, in order."""
-    found = []
+def _mask(text: str, pattern: re.Pattern[str]) -> str:
+    return pattern.sub(lambda m: " " * len(m[0]), text)
+
+
+def _free(spans: list[tuple[int, int, Decimal]], start: int, end: int) -> bool:
+    """True when ``start:end`` overlaps none of the amounts already found."""
+    return all(end <= s or start >= e for s, e, _ in spans)
+
+
+def _two_digit_words(words: list[str]) -> int | None:
+    """ "fifty", "twenty five", "fifteen" → 10..99."""
+    if len(words) == 1 and (n := _TEEN_WORDS.get(words[0], _TENS_WORDS.get(words[0]))):
+        return n if n >= 10 else None
+    if len(words) == 2 and words[0] in _TENS_WORDS and words[1] in _UNIT_WORDS:
+        return _TENS_WORDS[words[0]] + _UNIT_WORDS[words[1]]
+    return None
+
+
+def words_to_number(phrase: str) -> int | None:
+    """ "a hundred and fifty" → 150, "seventy-five" → 75, "fifteen hundred" → 1500,
+    "a grand" → 1000, "one fifty" → 150 (said for $150); None when not a number."""
+    words = re.split(r"[\s-]+", phrase.lower().strip())
+    if len(words) in (2, 3) and 1 <= _TEEN_WORDS.get(words[0], 0) <= 19:
+        rest = _two_digit_words(words[1:])
+        if rest is not None and "and" not in words:
+            return _TEEN_WORDS[words[0]] * 100 + rest  # "one fifty", "twelve fifty"
+    total = current = 0
+    prev = None
+    for w in words:
+        if w in ("a", "an"):
+            if prev is not None:
+                return None
+            current, prev = 1, "a"  # only before hundred/thousand/grand
+        elif w == "and":
+            if prev not in ("hundred", "thousand"):
+                return None
+            prev = "and" if prev == "hundred" else "thousand-and"
+        elif w in _TEEN_WORDS:
+            if prev in ("a", "unit", "teen") or (prev == "tens" and _TEEN_WORDS[w] >= 10):
+                return None
+            current += _TEEN_WORDS[w]
+            prev = "unit" if _TEEN_WORDS[w] < 10 else "teen"
+        elif w in _TENS_WORDS:
+            if prev in ("a", "unit", "teen", "tens"):
+                return None
+            current += _TENS_WORDS[w]
+            prev = "tens"
+        elif w == "hundred":
+            if prev not in ("a", "unit", "teen", "tens") or current >= 100:
+                return None
+            current *= 100
+            prev = "hundred"
+        elif w in ("thousand", "grand"):
+            if prev in (None, "and", "thousand", "thousand-and") or total:
+                return None
+            total, current, prev = current * 1000, 0, "thousand"
+        else:
+            return None
+    if prev in ("a", "and", "thousand-and"):
+        return None
+    return total + current
+
+
+def _money_spans(text: str) -> list[tuple[int, int, Decimal]]:
+    """Amounts marked as money: "$165", "75 dollars", "2k", "seventy five dollars"."""
+    spans: list[tuple[int, int, Decimal]] = []
+    for m in _THOUSANDS_RE.finditer(text):
+        spans.append((m.start(), m.end(), (Decimal(m[1]) * 1000).quantize(Decimal("0.01"))))
     for m in _AMOUNT_RE.finditer(text):
         whole = (m[1] or m[3]).replace(",", "")
         cents = m[2] or m[4] or "0"
+        if not _free(spans, m.start(), m.end()):
+            continue
         try:
-            found.append(Decimal(f"{whole}.{cents.ljust(2, '0')}"))
+            spans.append((m.start(), m.end(), Decimal(f"{whole}.{cents.ljust(2, '0')}")))
         except InvalidOperation:
             continue
-    if not found:
-        # "pay 165 on friday": a bare number right after a paying verb.
-        m = re.search(
-            r"\b(?:pay|paying|send|sending|promise|put down|make|cover|give|do|"
-            r"put)\s+(?:you\s+|u\s+|y'?all\s+)?"
-            r"(\d{2,6}(?:\.\d{1,2})?)\b(?!\s*(?:st|nd|rd|th|days?|weeks?|months?|%|/|"
-            r"am\b|pm\b))",
-            text,
-            re.IGNORECASE,
-        )
-        if m:
-            found.append(Decimal(m[1]))
-    return found
+    return spans
+
+
+def extract_amounts(text: str) -> list[Decimal]:
+    """Money amounts, in order: written with ``$`` or a currency word ("$165", "75 bucks",
+    "two hundred dollars", "a grand"), or a number paid ("pay 165", "i can do one fifty",
+    "a link for 3542.71"). Dates, times, days, counts, phones, ZIP codes and loan
+    numbers are never amounts."""
+    spans = _money_spans(text)
+    masked = text
+    for pattern in _NOT_AMOUNT_SPANS:
+        masked = _mask(masked, pattern)
+    for m in _WORD_RUN.finditer(masked):
+        value = words_to_number(m[0])
+        if value is None or not _free(spans, m.start(), m.end()):
+            continue
+        after = masked[m.end() :]
+        not_money = _NOT_MONEY_AFTER.match(after) or _NOT_MONEY_AFTER.match(text[m.end() :])
+        money = _MONEY_AFTER.match(after) or re.search(r"\bgrand\b", m[0], re.IGNORECASE)
+        paid = value >= 10 and _AMOUNT_VERB.search(masked[: m.start()]) and not not_money
+        # A reply that is only the number: "a hundred and fifty", "about fifteen hundred?".
+        big = re.search(r"\b(hundred|thousand)\b", m[0], re.IGNORECASE)
+        alone = big and _FILLER_ONLY.fullmatch(masked[: m.start()] + " " + masked[m.end() :])
+        if money or paid or alone:
+            spans.append((m.start(), m.end(), Decimal(value)))
+    # "pay 165 on friday", "link for 1,000": a bare number right after a paying verb.
+    for m in re.finditer(r"(?<![\w$.,])(\d{1,3}(?:,\d{3})+|\d{2,6})(\.\d{1,2})?\b", masked):
+        if not _free(spans, m.start(), m.end()) or any(
+            _NOT_MONEY_AFTER.match(t[m.end() :]) for t in (masked, text)
+        ):
+            continue
+        if _AMOUNT_VERB.search(masked[: m.start()]):
+            spans.append((m.start(), m.end(), Decimal(m[1].replace(",", "") + (m[2] or ""))))
+    return [value for _, _, value in sorted(spans, key=lambda s: s[0])]
 
 
 AMOUNT_KEYWORDS = (
@@ -485,12 +780,16 @@ _PARTS_OF_DAY = (
 
 
 def extract_contact_hours(text: str) -> str | None:
-    """ "between 9 and 5", "9am-5pm", "10:00 to 16:00", "mornings" → ``HH:MM-HH:MM``."""
-    t = text.lower()
+    """ "between 9 and 5", "9am-5pm", "10:00 to 16:00", "9 and noon", "mornings" →
+    ``HH:MM-HH:MM``."""
+    t = re.sub(r"\b(?:12\s*)?(?:noon|midday|mid-day)\b", "12pm", text.lower())
+    t = re.sub(r"\b(?:12\s*)?midnight\b", "12am", t)
     if (m := _HOUR_RANGE.search(t)) and _CONTACT_WORDS.search(t):
         hours = _range_hours(int(m[1]), m[3], int(m[4]), m[6])
         if hours is not None:
             start, end = hours
+            if end == 24:  # "until midnight": the day's last minute (the tool takes 00-23)
+                return f"{start:02d}:{int(m[2] or 0):02d}-23:59"
             return f"{start:02d}:{int(m[2] or 0):02d}-{end:02d}:{int(m[5] or 0):02d}"
     if m := re.search(
         r"\b(after|from|past)\s+(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?"
@@ -532,7 +831,11 @@ def _range_hours(
     start: int, start_mer: str | None, end: int, end_mer: str | None
 ) -> tuple[int, int] | None:
     """A daytime range: "9 to 5" is 09-17, "6 and 8 pm" is 18-20, "8 to 11" is 08-11."""
-    start_mer = start_mer or (end_mer if end_mer and start <= end else None)
+    if start_mer is None and end_mer and start <= end:
+        # "6 and 8 pm" is 6 pm; "9 and 12pm" (noon) is 9 am.
+        inherited, last = _to_24h(start, end_mer), _to_24h(end, end_mer)
+        if inherited is not None and last and inherited < last:
+            start_mer = end_mer
     first = _to_24h(start, start_mer)
     if first is None:
         return None
@@ -543,6 +846,8 @@ def _range_hours(
         return None
     if end_mer is None and last <= first and last < 12:
         last += 12
+    if last == 0 and end_mer:
+        last = 24  # "6pm to midnight"
     if not 0 <= first < last <= 24:
         return None
     return first, last
