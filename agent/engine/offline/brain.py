@@ -343,7 +343,9 @@ class OfflineBrain(TaskHandlers):
 
     def _answer_loan_choice(self, turn: Turn, tasks: Tasks) -> Tasks | None:
         state = turn.state
-        loan = dialogue.chosen_loan(turn.text, turn.loan_number, state.get("loans", []))
+        loan = dialogue.chosen_loan(
+            turn.text, turn.loan_number, state.get("loans", []), state.get("balances")
+        )
         if loan is None:
             return None
         others = [

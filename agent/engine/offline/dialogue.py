@@ -47,10 +47,23 @@ def fresh_values(intent: str, text: str, today: date, loan_number: str | None) -
         bare = re.fullmatch(r"\s*(?:the\s+)?(\d{1,2})\s*\.?\s*", text)
         if bare:
             found["day"] = int(bare[1])
+    if "amount" in TASK_SLOTS.get(intent, ()) and "amount" not in found:
+        corrected = _CORRECTED_AMOUNT.search(text)
+        if corrected and (corrected[2] or int(corrected[1]) > 31):  # not a day of the month
+            found["amount"] = f"{corrected[1]}{corrected[2] or ''}"
+            found.pop("amount_keyword", None)
     if loan_number:
         found["loan_id"] = loan_number
     wanted = TASK_SLOTS.get(intent, ())
     return {k: v for k, v in found.items() if k in wanted and v not in (None, {}, "", [])}
+
+
+# "make it 120 instead": a bare number correcting the amount we proposed or asked for.
+_CORRECTED_AMOUNT = re.compile(
+    r"\b(?:make it|change it to|change (?:the amount|it) to|how about|rather|just)\s+\$?"
+    r"(\d{2,6})(\.\d{2})?\b(?!\s*(?:st|nd|rd|th|/|am|pm|days?|weeks?|months?)\b)",
+    re.IGNORECASE,
+)
 
 
 def answers_pending(
@@ -86,13 +99,22 @@ def merge(task: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     return {**task, "slots": slots}
 
 
-def chosen_loan(text: str, loan_number: str | None, loans: list[str]) -> str | None:
-    """The loan a customer picks: by number, or "the first/second one", "the last one"."""
+def chosen_loan(
+    text: str,
+    loan_number: str | None,
+    loans: list[str],
+    balances: dict[str, str] | None = None,
+) -> str | None:
+    """The loan a customer picks: by number, "the first/second one", "the last one", or
+    (with ``balances``, the payoff of each) "the smaller/bigger one"."""
     if loan_number:
         return loan_number
     lowered = text.lower()
     if not loans:
         return None
+    by_size = _by_balance(lowered, loans, balances or {})
+    if by_size is not None:
+        return by_size
     if re.search(r"\b(last|latter|newer|newest|most recent)\b", lowered):
         return loans[-1]
     for word, n in ORDINAL_WORDS.items():
@@ -106,6 +128,25 @@ def chosen_loan(text: str, loan_number: str | None, loans: list[str]) -> str | N
         digits = re.sub(r"\D", "", loan)
         if digits and re.search(rf"(?<!\d){digits}(?!\d)", lowered):
             return loan
+    return None
+
+
+_SMALLER = re.compile(r"\b(small(er|est)?|less|lower|lowest|little|tiny|least)\b")
+_LARGER = re.compile(r"\b(big(ger|gest)?|large(r|st)?|more|higher|highest|most)\b")
+
+
+def _by_balance(text: str, loans: list[str], balances: dict[str, str]) -> str | None:
+    amounts = {}
+    for loan in loans:
+        raw = re.sub(r"[$,\s]", "", balances.get(loan, ""))
+        if re.fullmatch(r"\d+(\.\d+)?", raw):
+            amounts[loan] = float(raw)
+    if len(amounts) != len(loans) or len(set(amounts.values())) != len(loans):
+        return None
+    if _SMALLER.search(text):
+        return min(amounts, key=lambda loan: amounts[loan])
+    if _LARGER.search(text):
+        return max(amounts, key=lambda loan: amounts[loan])
     return None
 
 

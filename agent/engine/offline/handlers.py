@@ -144,11 +144,14 @@ class TaskHandlers:
             return Step(text=self.t.render("tool_error"))
         return Step(text=result.get("message") or self.t.render("tool_error"))
 
-    def _which_loan(self, loans: list[str], task: dict[str, Any]) -> Step:
-        return Step(
-            text=self.t.render("which_loan", loans=", ".join(loans)),
-            state={"awaiting": "loan_choice", "pending_tasks": [task], "loans": loans},
-        )
+    def _which_loan(
+        self, loans: list[str], task: dict[str, Any], balances: dict[str, str] | None = None
+    ) -> Step:
+        """Ask which loan; ``balances`` (payoff today per loan) let "the smaller one" answer."""
+        state: dict[str, Any] = {"awaiting": "loan_choice", "pending_tasks": [task], "loans": loans}
+        if balances:
+            state["balances"] = balances
+        return Step(text=self.t.render("which_loan", loans=", ".join(loans)), state=state)
 
     def _read_answer(
         self, turn: Turn, index: int, task: dict[str, Any], render: Callable[[dict[str, Any]], str]
@@ -258,7 +261,11 @@ class TaskHandlers:
         if isinstance(loans, Step):
             return loans
         if len(loans) != 1:
-            return self._which_loan([loan["loan_id"] for loan in loans], task)
+            return self._which_loan(
+                [loan["loan_id"] for loan in loans],
+                task,
+                {loan["loan_id"]: loan.get("payoff_amount_today", "") for loan in loans},
+            )
         return loans[0]
 
     def _amount_from(

@@ -700,7 +700,10 @@ AMOUNT_KEYWORDS = (
         "next_due",
         r"next (payment|installment|bill)|this month'?s (payment|installment|bill)|"
         r"upcoming (payment|installment|bill)|regular (payment|installment)|"
-        r"monthly (payment|installment|bill)|(payment|installment|bill) due on the",
+        r"monthly (payment|installment|bill)|(payment|installment|bill) due on the|"
+        r"(january|february|march|april|may|june|july|august|september|october|november|"
+        r"december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)'?s? "
+        r"(payment|installment|bill)|(payment|installment) early|pay (it|that) early",
     ),
 )
 

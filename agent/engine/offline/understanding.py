@@ -83,7 +83,17 @@ _CLAUSE_SPLIT = re.compile(r"[,.;!?]|\bbut\b|\bhowever\b|\bexcept\b", re.IGNOREC
 
 _PAY_VERB = re.compile(
     r"\b(pay|paying|send|sending|cover|make (the|a|my|this) payment|"
-    r"get (you|u) (the )?(money|payment)|promise|settle)\b",
+    r"get (you|u) (the )?(money|payment)|promise|settle|"
+    r"get (it|this|that|the [a-z]+( [a-z]+)?) paid|"
+    r"change (that|it|the promise|my promise) to (the full |a |the )?\$?\d|"
+    r"do (?=\$?\d|a (hundred|grand)|(one|two|three|four|five|six|seven|eight|nine) hundred|"
+    r"(it|that|the (rest|past due|payment))\b))",
+    re.IGNORECASE,
+)
+# "what if I pay late?" asks about consequences; "what if I pay $200 on the 30th" offers.
+_CONSEQUENCE = re.compile(
+    r"\b(fee|fees|charge|charged|penalty|happen|happens|late|credit|score|interest|affect|"
+    r"cost|would it be|how much would)\b",
     re.IGNORECASE,
 )
 _PROMISE_WORDS = re.compile(
@@ -461,7 +471,9 @@ def _structural(tasks: list[dict[str, Any]], text: str, today: date) -> list[dic
         return kept if kept != [] else [{"intent": "payment_history", "score": 1.0, "cue": True}]
     tasks = _pay_now(tasks, text, today)
     intents = _intents(tasks)
-    if intents & {
+    # A guess from the embeddings alone (no cue) does not stand against the structure.
+    cued = {t["intent"] for t in tasks if t.get("cue") or t.get("similarity", 0) >= CLOSE_EXAMPLE}
+    if cued & {
         "due_date_change",
         "deferral",
         "fee_waiver",
@@ -471,7 +483,7 @@ def _structural(tasks: list[dict[str, Any]], text: str, today: date) -> list[dic
         return tasks
     if not _PAY_VERB.search(text) or re.search(r"\blink\b", text, re.IGNORECASE):
         return tasks
-    if _HYPOTHETICAL.search(text):
+    if _HYPOTHETICAL.search(text) and _CONSEQUENCE.search(text):
         return tasks
     when = slots.extract_date(text, today)
     if when is None:
@@ -483,7 +495,8 @@ def _structural(tasks: list[dict[str, Any]], text: str, today: date) -> list[dic
         return tasks  # paying today: the cues decide between a link and a question
     wanted = "promise_to_pay"
     if wanted in intents:
-        return tasks
+        # Paying on a later date is evidence enough: the guess becomes a cue.
+        return [{**t, "cue": True} if t["intent"] == wanted else t for t in tasks]
     reads = [
         t
         for t in tasks
