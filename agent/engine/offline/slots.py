@@ -134,17 +134,8 @@ _TOMORROW_RE = r"tomorrow|tmrw|tmr|tomorow|tommorow|tommorrow|2morrow"
 _NOT_MAY_VERB = r"(?!(?<=may)\s+(?:be|i|not|have|need|take|get|want|also|as|pay)\b)"
 _MONTH_NOT_MAY_RE = "|".join(sorted((m for m in MONTHS if m != "may"), key=len, reverse=True))
 _ORDINAL_RE = "|".join(sorted(ORDINAL_WORDS, key=len, reverse=True))
-_UNIT_WORDS = {
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-}
+_UNITS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_UNIT_WORDS = {word: WORD_NUMBERS[word] for word in _UNITS}
 _TEEN_WORDS = {
     "zero": 0,
     **_UNIT_WORDS,
