@@ -205,6 +205,31 @@ _PATTERNS: list[re.Pattern[str]] = [
         r"me\s+to\s+(?:\w+\s+){0,3}?(?:set\s+up|make|check|pay|arrange|change|ask|find)\b",
         re.I,
     ),
+    # "my buddy Dwayne is behind on his loan", "my sister is late on her payments"
+    re.compile(
+        r"\b(?:my|our)\s+" + _REL + r"\s+(?:" + _NAME + r"\s+)?(?:is|was|has\s+been|'s|got)\s+"
+        r"(?:\w+\s+){0,2}?(?:behind|late|past\s+due|struggling)\s+(?:on|with)\s+(?:his|her|their)\s+"
+        + _DEBT,
+        re.I,
+    ),
+    # "asked me to cover it", "wants me to take care of his payment"
+    re.compile(
+        r"\b(?:my|our)\s+" + _REL + r"\b.{0,80}?\b(?:asked|wants|needs|told|begged)\s+me\s+to\s+"
+        r"(?:cover|pay|handle|take\s+care\s+of|send|settle|deal\s+with)\b",
+        re.I,
+    ),
+    # "he gave me his details", "she gave me her date of birth and zip"
+    re.compile(
+        r"\b(?:he|she|they)\s+(?:gave|sent|told|texted)\s+me\s+(?:his|her|their)\s+"
+        r"(?:details|info|information|dob|date\s+of\s+birth|birthday|zip|postal\s+code|"
+        r"login|password|account\s+(?:number|details|info)|loan\s+number)\b",
+        re.I,
+    ),
+    # "how much do I need to send for him", "can I pay it for her"
+    re.compile(
+        r"\b(?:pay|send|cover|settle)\s+(?:\w+\s+){0,3}?(?:for|on\s+behalf\s+of)\s+(?:him|her|them)\b",
+        re.I,
+    ),
     # "the account holder is my mother", "the borrower is my son"
     re.compile(
         r"\b(?:the\s+)?(?:account\s+holder|borrower|loan\s+holder)\s+is\s+my\s+" + _REL + r"\b",

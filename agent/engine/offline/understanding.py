@@ -64,7 +64,8 @@ _DNC = re.compile(
     r"stop (calling|contacting),? (texting|emailing)? ?(and|or)? ?(texting|emailing|calling)? me "
     r"(at all|entirely|completely)|stop all(?!\s+(the\s+)?(texts?|calls?|e-?mails?|messages?))|"
     r"by any (method|means|channel)|take me off (all )?(of )?(your|the) (lists?|call lists?)|"
-    r"(don.?t|do not|never) want to hear from (you|u)|"
+    r"(don.?t|do not|never) want to hear from (you|u)|lose my (number|info|details|contact)|"
+    r"(done|finished|through) hearing from (you|u|y.?all|your company)|"
     r"(any|all) (form|forms|kind|way)s? of (contact|communication)|"
     r"no calls,? no texts|nothing at all)\b",
     re.IGNORECASE,
@@ -75,8 +76,8 @@ _NEGATIVE = re.compile(
     re.IGNORECASE,
 )
 _POSITIVE = re.compile(
-    r"\b(you can|ok to|okay to|fine|ok|okay|good|prefer|start|resume|"
-    r"only|rather|is best|are best|works)\b",
+    r"\b(you can|ok to|okay to|fine|ok|okay|good|prefer|start|resume|back on|on again|"
+    r"switch on|turn on|only|rather|is best|are best|works)\b",
     re.IGNORECASE,
 )
 _CLAUSE_SPLIT = re.compile(r"[,.;!?]|\bbut\b|\bhowever\b|\bexcept\b", re.IGNORECASE)
@@ -117,8 +118,9 @@ _HYPOTHETICAL = re.compile(
     re.IGNORECASE,
 )
 _DUE_DATE_WORDS = re.compile(
-    r"\b(due ?date|due day|payment date|(?<!past )due on the|be due|"
-    r"date (i|we) pay each month)\b",
+    r"\b(due ?date|due day|payment date|payment day|billing day|(?<!past )due on the|be due|"
+    r"come due|due (every|each) month|(each|every) month|going forward|from now on|"
+    r"(fall|land) on the|rather than the|date (i|we) pay each month)\b",
     re.IGNORECASE,
 )
 
