@@ -344,7 +344,11 @@ class OfflineBrain(TaskHandlers):
     def _answer_loan_choice(self, turn: Turn, tasks: Tasks) -> Tasks | None:
         state = turn.state
         loan = dialogue.chosen_loan(
-            turn.text, turn.loan_number, state.get("loans", []), state.get("balances")
+            turn.text,
+            turn.loan_number,
+            state.get("loans", []),
+            state.get("balances"),
+            state.get("past_due"),
         )
         if loan is None:
             return None

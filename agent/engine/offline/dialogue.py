@@ -104,14 +104,19 @@ def chosen_loan(
     loan_number: str | None,
     loans: list[str],
     balances: dict[str, str] | None = None,
+    past_due: dict[str, str] | None = None,
 ) -> str | None:
     """The loan a customer picks: by number, "the first/second one", "the last one", or
-    (with ``balances``, the payoff of each) "the smaller/bigger one"."""
+    (with ``balances``, the payoff of each) "the smaller/bigger one", or (with
+    ``past_due``) "the one that's behind"."""
     if loan_number:
         return loan_number
     lowered = text.lower()
     if not loans:
         return None
+    behind = _the_one_behind(lowered, loans, past_due or {})
+    if behind is not None:
+        return behind
     by_size = _by_balance(lowered, loans, balances or {})
     if by_size is not None:
         return by_size
@@ -133,6 +138,20 @@ def chosen_loan(
 
 _SMALLER = re.compile(r"\b(small(er|est)?|less|lower|lowest|little|tiny|least)\b")
 _LARGER = re.compile(r"\b(big(ger|gest)?|large(r|st)?|more|higher|highest|most)\b")
+
+
+_BEHIND = re.compile(r"\b(behind|past due|overdue|late|missed|owe(s)? (money|something))\b")
+
+
+def _the_one_behind(text: str, loans: list[str], past_due: dict[str, str]) -> str | None:
+    if not _BEHIND.search(text):
+        return None
+    late = [
+        loan
+        for loan in loans
+        if re.sub(r"[$,\s]", "", past_due.get(loan, "")) not in ("", "0.00", "0")
+    ]
+    return late[0] if len(late) == 1 else None
 
 
 def _by_balance(text: str, loans: list[str], balances: dict[str, str]) -> str | None:

@@ -145,12 +145,19 @@ class TaskHandlers:
         return Step(text=result.get("message") or self.t.render("tool_error"))
 
     def _which_loan(
-        self, loans: list[str], task: dict[str, Any], balances: dict[str, str] | None = None
+        self,
+        loans: list[str],
+        task: dict[str, Any],
+        balances: dict[str, str] | None = None,
+        past_due: dict[str, str] | None = None,
     ) -> Step:
-        """Ask which loan; ``balances`` (payoff today per loan) let "the smaller one" answer."""
+        """Ask which loan; ``balances`` (payoff today per loan) and ``past_due`` let "the
+        smaller one" or "the one that's behind" answer."""
         state: dict[str, Any] = {"awaiting": "loan_choice", "pending_tasks": [task], "loans": loans}
         if balances:
             state["balances"] = balances
+        if past_due:
+            state["past_due"] = past_due
         return Step(text=self.t.render("which_loan", loans=", ".join(loans)), state=state)
 
     def _read_answer(
@@ -265,6 +272,7 @@ class TaskHandlers:
                 [loan["loan_id"] for loan in loans],
                 task,
                 {loan["loan_id"]: loan.get("payoff_amount_today", "") for loan in loans},
+                {loan["loan_id"]: loan.get("past_due_amount", "") for loan in loans},
             )
         return loans[0]
 

@@ -120,7 +120,8 @@ _HYPOTHETICAL = re.compile(
 _DUE_DATE_WORDS = re.compile(
     r"\b(due ?date|due day|payment date|payment day|billing day|(?<!past )due on the|be due|"
     r"come due|due (every|each) month|(each|every) month|going forward|from now on|"
-    r"(fall|land) on the|rather than the|date (i|we) pay each month)\b",
+    r"(fall|land) on the|rather than the|date (i|we) pay each month|"
+    r"(beginning|start|middle) of (the|each|every) month)\b",
     re.IGNORECASE,
 )
 
