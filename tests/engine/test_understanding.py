@@ -438,3 +438,32 @@ def test_cannot_pay_beyond_the_promise_window_is_hardship(intent_matcher: Intent
     assert far["tasks"][0]["slots"] == {"reason": "hardship", "beyond_promise_window": True}
     near = understand(intent_matcher, "i can't pay until friday", TODAY, promise_days=14)
     assert "escalate" not in [t["intent"] for t in near["tasks"]]
+
+
+def test_a_loan_is_chosen_by_balance_or_by_being_behind() -> None:
+    loans = ["HB-7001", "HB-7002"]
+    balances = {"HB-7001": "$4,041.42", "HB-7002": "$804.60"}
+    past_due = {"HB-7001": "$0.00", "HB-7002": "$95.00"}
+    assert dialogue.chosen_loan("the one with the smaller balance", None, loans, balances) == (
+        "HB-7002"
+    )
+    assert dialogue.chosen_loan("the bigger one", None, loans, balances) == "HB-7001"
+    assert dialogue.chosen_loan("the one that's behind", None, loans, None, past_due) == (
+        "HB-7002"
+    )
+    assert dialogue.chosen_loan("the one that's behind", None, loans) is None  # unknown
+    assert dialogue.chosen_loan("the first one", None, loans, balances) == "HB-7001"
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [("hmm no, make it 120 instead", "120"), ("how about $75.50", "75.50")],
+)
+def test_a_corrected_amount(text: str, amount: str) -> None:
+    values = dialogue.fresh_values("promise_to_pay", text, TODAY, None)
+    assert values["amount"].startswith(amount)
+
+
+def test_a_day_of_the_month_is_not_a_corrected_amount() -> None:
+    values = dialogue.fresh_values("promise_to_pay", "make it 25", TODAY, None)
+    assert "amount" not in values

@@ -20,6 +20,9 @@ from agent.tools.confirmation import is_affirmative, is_negative
         "sounds good",
         "that works",
         "yup",
+        "ye",
+        "correct, please make the change",
+        "go for it",
     ],
 )
 def test_yes(text: str) -> None:
@@ -37,6 +40,7 @@ def test_yes(text: str) -> None:
         "cancel that",
         "actually make it Monday",
         "what's my balance?",
+        "yes but change it to the 20th",
     ],
 )
 def test_not_yes(text: str) -> None:
