@@ -6,7 +6,12 @@ date and CVV, and replaces each with a mask that keeps at most the last four dig
 
 Dates, postal codes, amounts, phone numbers and loan numbers are left alone: a run of
 digits only becomes an account number when it is long enough *and* a context word is
-near it, and runs shaped like dates or phone numbers are never account numbers.
+near it, and runs shaped like dates or phone numbers are never account numbers. A
+number introduced as a phone ("phone", "cell", "mobile", "number on file", "call me at",
+"tel") and shaped like a North American phone number ("734 5550191", "7345550191",
+"1 734 555 0191") is a phone even with "account" nearby ("the phone on the account is
+734 5550191"), unless a bank word stands between them ("my phone broke, my bank account
+is ...") or the sentence ends first.
 """
 
 from __future__ import annotations
@@ -109,6 +114,62 @@ def _looks_like_phone(groups: list[str]) -> bool:
     return lengths in ([3, 3, 4], [1, 3, 3, 4], [3, 4], [1, 3, 4], [1, 3, 3, 4])
 
 
+# Words that introduce a phone number.
+_PHONE_WORD = re.compile(
+    r"\b(?:phone|cell(?:phone)?|mobile|tel(?:ephone)?|ph|(?:contact|callback|home|work)\s+"
+    r"(?:number|no\.?|#)|number\s+on\s+(?:file|the\s+account|my\s+account)|"
+    r"(?:call|text|reach|ring)\s+(?:me|us)\s+(?:at|on))\b",
+    re.IGNORECASE,
+)
+# Between a phone word and its number: what makes the number a bank number after all.
+_BANK_WORDS = re.compile(
+    r"\b(?:bank|checking|savings|chequing|iban|deposit|routing|aba|rtn|card|debit|credit|"
+    r"ssn|social)\b|\bacc(?:oun)?t\s*(?:#|no\b|num)",
+    re.IGNORECASE,
+)
+
+
+def _phone_shaped(groups: list[str]) -> bool:
+    """A North American number (or a 7-digit local one) however its digit groups are
+    split: 10 digits (area code and exchange not starting with 0 or 1), optionally after
+    a 1, split only where a phone number splits."""
+    digits = "".join(groups)
+    if len(digits) == 11 and digits.startswith("1"):
+        national, breaks = digits[1:], {1, 4, 7}
+    elif len(digits) == 10:
+        national, breaks = digits, {3, 6}
+    elif len(digits) == 7:
+        national, breaks = "000" + digits, {3}
+    else:
+        return False
+    cuts, position = set(), 0
+    for group in groups[:-1]:
+        position += len(group)
+        cuts.add(position)
+    if not cuts <= breaks:
+        return False
+    return (len(digits) == 7 or national[0] not in "01") and national[3] not in "01"
+
+
+def _introduced_as_phone(text: str, start: int, end: int) -> bool:
+    """A phone word before the number, in the same sentence, with no other number and
+    no bank word between them; or one right after it ("7345550191 is my cell")."""
+    before = text[max(0, start - _CONTEXT_WINDOW) : start]
+    words = list(_PHONE_WORD.finditer(before))
+    if words:
+        between = before[words[-1].end() :]
+        if end - start <= 8:  # the area code typed apart: "(734) 5550191"
+            between = re.sub(r"(?:\+?1[\s.-]*)?\(\d{3}\)\s*$", "", between)
+        if not re.search(r"\d|[.!?;](?:\s|$)", between) and not _BANK_WORDS.search(between):
+            return True
+    after = text[end : end + _CONTEXT_WINDOW // 2]
+    word = _PHONE_WORD.search(after)
+    if word and not _CONTEXT.search(before):
+        between = after[: word.start()]
+        return not re.search(r"\d|[.!?;]", between) and not _CONTEXT.search(between)
+    return False
+
+
 def _nearest_context(text: str, start: int, end: int) -> str | None:
     """The kind of the closest context word before the number (else just after it)."""
     before = text[max(0, start - _CONTEXT_WINDOW) : start]
@@ -148,6 +209,8 @@ def _classify_number(text: str, start: int, end: int) -> str | None:
     if _SSN_DASHED.match(raw):
         return SSN
     if _looks_like_date(groups) or _looks_like_phone(groups):
+        return None
+    if _phone_shaped(groups) and _introduced_as_phone(text, start, end):
         return None
     context = _nearest_context(text, start, end)
     if context == "ssn" and (len(digits) == 9 or _SSN_SPACED.match(raw)):

@@ -141,6 +141,37 @@ def test_no_birth_date(text: str) -> None:
     assert slots.extract_birth_date(text) is None
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "dob: 27-Aug-1979  zip: 48104-2210",
+        "27 Aug 1979",
+        "27-aug-79",
+        "27/Aug/1979",
+        "Aug-27-1979",
+        "I was born in 1979, on August 27th",
+        "I was born in 1979, on August 27th. zip code 48104",
+        "born in 1979 on the 27th of August",
+        "1979-Aug-27",
+        "1979, aug 27",
+    ],
+)
+def test_birth_dates_with_month_abbreviations_and_the_year_first(text: str) -> None:
+    assert slots.extract_birth_date(text) == date(1979, 8, 27)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "zip code 48104",
+        "I was born in 1979 and can pay on march 5th",  # the year is not the payment's
+        "born in 1979. On March 5th I can pay",
+    ],
+)
+def test_no_birth_date_from_a_zip_or_a_later_date(text: str) -> None:
+    assert slots.extract_birth_date(text) is None
+
+
 def test_two_digit_years() -> None:
     assert slots.extract_birth_date("1/5/01") == date(2001, 1, 5)
     assert slots.extract_birth_date("1/5/75") == date(1975, 1, 5)

@@ -60,3 +60,62 @@ def test_checksums() -> None:
 def test_card_without_context_must_pass_luhn() -> None:
     # 16 digits that fail Luhn and have no card word nearby: not claimed as a card
     assert mask_pii("reference 1234567890123456").findings == []
+
+
+# --- phone numbers introduced as phones, next to the word "account" ----------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "phone on the account is 734 5550191",
+        "phone on the account is 7345550191",
+        "my cell on the account: 1 734 555 0191",
+        "the number on file for my account is 7345550191",
+        "call me at 7345550191 about my account",
+        "tel 734-5550191 (account holder)",
+        "mobile for the acct is 734 5550191",
+        "phone on the account is (734) 5550191",
+        "7345550191 is my cell, for the account",
+    ],
+)
+def test_phone_numbers_near_account_are_not_masked(text: str) -> None:
+    result = mask_pii(text)
+    assert result.findings == [] and result.text == text
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("my account number is 1234567890", "my account number is [account ending 7890]"),
+        # Not introduced as a phone, or a bank word/another number/a sentence end between.
+        ("my account number is 7345550191", "my account number is [account ending 0191]"),
+        (
+            "my phone broke, my bank account is 7345550191",
+            "my phone broke, my bank account is [account ending 0191]",
+        ),
+        (
+            "my phone is new. my account is 7345550191",
+            "my phone is new. my account is [account ending 0191]",
+        ),
+        (
+            "phone 7345550191 and account 2345678901",
+            "phone 7345550191 and account [account ending 8901]",
+        ),
+        ("my phone acct # is 7345550191", "my phone acct # is [account ending 0191]"),
+        # Not shaped like a North American phone number.
+        ("phone on the account is 1234567890", "phone on the account is [account ending 7890]"),
+        ("phone on the account is 73455501912", "phone on the account is [account ending 1912]"),
+        ("account 12345678901 phone", "account [account ending 8901] phone"),
+        (
+            "cell on the account is 7345550191 routing 021000021",
+            "cell on the account is 7345550191 routing [routing number ending 0021]",
+        ),
+        (
+            "phone: 734 5550191, card 4111 1111 1111 1111",
+            "phone: 734 5550191, card [card ending 1111]",
+        ),
+    ],
+)
+def test_bank_numbers_still_masked_next_to_phone_words(text: str, masked: str) -> None:
+    assert mask_pii(text).text == masked

@@ -464,14 +464,28 @@ def extract_birth_date(text: str) -> date | None:
     if m := re.search(r"\b(\d{1,2})[-/.](\d{1,2})[-/.](\d{2,4})\b", t):
         a, b, y = int(m[1]), int(m[2]), _year(m[3])
         return _safe_date(y, a, b) or _safe_date(y, b, a)  # US month/day first
+    # "April 12, 1988", "Aug-27-1979"; "12 April 1988", "27-Aug-1979", "27/aug/79"
     if m := re.search(
-        rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}}|\d{{2}})\b", t
+        rf"\b({_MONTH_RE})\.?(?:\s+|[-/]|\.)(\d{{1,2}})(?:st|nd|rd|th)?,?(?:\s+|[-/]|\.)"
+        rf"(\d{{4}}|\d{{2}})\b",
+        t,
     ):
         return _safe_date(_year(m[3]), MONTHS[m[1]], int(m[2]))
     if m := re.search(
-        rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH_RE})\.?,?\s+(\d{{4}}|\d{{2}})\b", t
+        rf"\b(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+(?:of\s+)?|[-/]|\.)({_MONTH_RE})\.?,?"
+        rf"(?:\s+|[-/]|(?<=\.))(\d{{4}}|\d{{2}})\b",
+        t,
     ):
         return _safe_date(_year(m[3]), MONTHS[m[2]], int(m[1]))
+    # The year first: "born in 1979, on August 27th", "1979-Aug-27", "1979, the 27th of august"
+    if m := re.search(
+        rf"\b((?:19|20)\d{{2}})(?:,?\s+(?:(?:on|in)\s+)?(?:the\s+)?|[-/.])"
+        rf"(?:({_MONTH_RE})\.?(?:\s+(?:the\s+)?|[-/])(\d{{1,2}})(?:st|nd|rd|th)?"
+        rf"|(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+(?:of\s+)?|[-/])({_MONTH_RE}))\b(?![,\s]*\d)",
+        t,
+    ):
+        month, day = (m[2], m[3]) if m[2] else (m[5], m[4])
+        return _safe_date(int(m[1]), MONTHS[month], int(day))
     if (m := re.search(r"\b(\d{2})(\d{2})(\d{4})\b", t)) and (
         found := _safe_date(int(m[3]), int(m[1]), int(m[2]))
     ):  # 04121988
