@@ -448,9 +448,7 @@ def test_a_loan_is_chosen_by_balance_or_by_being_behind() -> None:
         "HB-7002"
     )
     assert dialogue.chosen_loan("the bigger one", None, loans, balances) == "HB-7001"
-    assert dialogue.chosen_loan("the one that's behind", None, loans, None, past_due) == (
-        "HB-7002"
-    )
+    assert dialogue.chosen_loan("the one that's behind", None, loans, None, past_due) == ("HB-7002")
     assert dialogue.chosen_loan("the one that's behind", None, loans) is None  # unknown
     assert dialogue.chosen_loan("the first one", None, loans, balances) == "HB-7001"
 
