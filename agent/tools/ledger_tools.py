@@ -156,6 +156,11 @@ def _authorized_loan(ctx: ConversationContext, loan_id: str | None) -> Loan | st
         "loan_choice_needed",
         "The customer has several loans: ask which one.",
         loans=[loan.id for loan in loans],
+        # So that "the one that's behind" can answer the question.
+        past_due={
+            loan.id: format_money(past_due_amount(repo.loan_facts(ctx.session, loan), ctx.today))
+            for loan in loans
+        },
     )
 
 

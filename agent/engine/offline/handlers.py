@@ -134,7 +134,7 @@ class TaskHandlers:
     def _refusal(self, result: dict[str, Any], task: dict[str, Any]) -> Step:
         error = result.get("error")
         if error == "loan_choice_needed":
-            return self._which_loan(result.get("loans", []), task)
+            return self._which_loan(result.get("loans", []), task, None, result.get("past_due"))
         if error == "identity_not_verified":
             return Step(
                 text=self.t.render("ask_verification"),

@@ -761,7 +761,8 @@ def extract_phone(text: str) -> str | None:
 CHANNELS = {
     "sms": r"\b(sms|text|texts|texting|text messages?)\b",
     "email": r"\b(e-?mails?|emailing)\b",
-    "calls": r"\b(calls?|calling|phone calls?|ring(ing)?|robocalls?|voicemails?)\b",
+    "calls": r"\b(calls?|calling|phone calls?|phon(e|ing)(?! (number|#|no\b|on file))|"
+    r"ring(ing)?|robocalls?|voicemails?)\b",
 }
 
 
@@ -775,7 +776,7 @@ _HOUR_RANGE = re.compile(
     r"(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?(?!\s*(?:st|nd|rd|th|days?|/|\d))"
 )
 _CONTACT_WORDS = re.compile(
-    r"\b(between|from|hours|only|call\w*|contact\w*|text\w*|reach\w*|"
+    r"\b(between|from|hours|window|only|call\w*|contact\w*|text\w*|reach\w*|phone\w*|"
     r"prefer\w*|like|mornings?|afternoons?|evenings?)\b"
 )
 # "after 6pm" / "before noon": the open end is the usual calling day (8 a.m. to 9 p.m.).
@@ -792,6 +793,18 @@ def extract_contact_hours(text: str) -> str | None:
     ``HH:MM-HH:MM``."""
     t = re.sub(r"\b(?:12\s*)?(?:noon|midday|mid-day)\b", "12pm", text.lower())
     t = re.sub(r"\b(?:12\s*)?midnight\b", "12am", t)
+    t = re.sub(r"\b(\d{1,2})\s+(?:in the morning|this morning)\b", r"\1am", t)
+    t = re.sub(r"\b(\d{1,2})\s+(?:at night|in the evening|in the afternoon|tonight)\b", r"\1pm", t)
+    # "not before 10am or after 7pm": the window between the two.
+    if m := re.search(
+        r"\bbefore\s+(\d{1,2})(?::(\d{2}))?\s*(am|pm)?\b.{0,30}?\b(?:or|and|nor)\s+"
+        r"(?:\w+\s+){0,2}?after\s+(\d{1,2})(?::(\d{2}))?\s*(am|pm)?\b",
+        t,
+    ):
+        start = _to_24h(int(m[1]), m[3] or ("am" if int(m[1]) >= 7 else None))
+        end = _to_24h(int(m[4]), m[6] or ("pm" if int(m[4]) < 12 else None))
+        if start is not None and end is not None and start < end and _CONTACT_WORDS.search(t):
+            return f"{start:02d}:{int(m[2] or 0):02d}-{end:02d}:{int(m[5] or 0):02d}"
     if (m := _HOUR_RANGE.search(t)) and _CONTACT_WORDS.search(t):
         hours = _range_hours(int(m[1]), m[3], int(m[4]), m[6])
         if hours is not None:

@@ -71,7 +71,8 @@ _DNC = re.compile(
     re.IGNORECASE,
 )
 _NEGATIVE = re.compile(
-    r"\b(stop|no|no more|don.?t|didn.?t|do not|opt ?out|unsubscribe|quit|"
+    r"\b(stop|no|no more|don.?t|didn.?t|do not|can.?t|cannot|can not|won.?t|opt ?out|"
+    r"unsubscribe|quit|"
     r"never|without|not|remove|cancel|off|blowing up|rather not)\b",
     re.IGNORECASE,
 )
