@@ -99,7 +99,10 @@ def db_engine(engines: Engines, staff_hashes: dict[str, str]) -> Iterator[Engine
     create_schema(engine)
     seed(engine, engines, staff_hashes)
     yield engine
-    engine.dispose()
+    # Not disposed: in-memory SQLite is one shared connection (StaticPool), and a socket's
+    # last database read may still be running in a worker thread after the test client
+    # closed; closing the connection under it crashed the interpreter (a segfault in
+    # sqlite3). The engine goes with its last reference.
 
 
 @pytest.fixture

@@ -115,6 +115,9 @@ class OfflineBrain(TaskHandlers):
         if isinstance(continued, Step):
             return continued
         tasks = continued
+        other = self._the_other_loan(turn, tasks)
+        if other is not None:
+            tasks = other
         verified = bool(turn.facts.get("verified")) or verification is not None
         if not tasks and verified and identity.get("loan_number") and len(turn.text) <= 40:
             # A bare loan number from a verified customer: "tell me about that loan".
@@ -307,6 +310,21 @@ class OfflineBrain(TaskHandlers):
                 return [dialogue.merge(pending, values)]
         return tasks
 
+    def _the_other_loan(self, turn: Turn, tasks: Tasks) -> Tasks | None:
+        """ "And the other one?" after a question answered for one of two loans: the same
+        question (or the new one: "what's the payoff on the other one") about the other."""
+        last = turn.state.get("last_read") or {}
+        loans = list(turn.facts.get("customer_loans") or [])
+        if not last or len(loans) != 2 or not _OTHER.search(turn.text):
+            return None
+        others = [loan for loan in loans if loan not in last.get("loans", [])]
+        if len(others) != 1:
+            return None
+        asked = [t for t in dialogue.substantive(tasks) if not t.get("slots", {}).get("loan_id")]
+        if asked:
+            return [{**t, "slots": {**t.get("slots", {}), "loan_id": others[0]}} for t in asked]
+        return [{"intent": last["intent"], "cue": True, "slots": {"loan_id": others[0]}}]
+
     def _corrects_pending(self, turn: Turn, escalation: dict[str, Any]) -> bool:
         """ "That's not right, make it $90": a correction of what we just proposed or
         asked, not a dispute of the debt."""
@@ -376,6 +394,10 @@ def _parse_result(message: ToolMessage, tags: dict[str, str | None]) -> dict[str
     return value
 
 
+_OTHER = re.compile(
+    r"\b(the )?other (one|loan|account)\b|\bwhat about the (second|first) (one|loan)\b",
+    re.IGNORECASE,
+)
 _REFERENCE = re.compile(r"\b(it|that|this|the same( amount)?|that amount)\b", re.IGNORECASE)
 
 

@@ -169,7 +169,9 @@ class TaskHandlers:
         loans = self._loans_or_refusal(summary, task)
         if isinstance(loans, Step):
             return loans
-        return Step(text=" ".join(render(loan) for loan in loans))
+        # Remembered so that "and the other one?" can ask the same about the other loan.
+        answered = {"intent": task["intent"], "loans": [loan["loan_id"] for loan in loans]}
+        return Step(text=" ".join(render(loan) for loan in loans), state={"last_read": answered})
 
     def _do_balance(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
         breakdown = re.search(r"\b(principal|interest)\b", turn.text, re.IGNORECASE)
@@ -236,8 +238,8 @@ class TaskHandlers:
             return self.t.render("fees_answer_some", fee_list=fee_list, **loan)
 
         step = self._read_answer(turn, index, task, render)
-        if step.tool is None and step.text is not None and not step.state:
-            step.text = f"{step.text} {rule}"
+        if step.tool is None and step.text is not None and "last_read" in step.state:
+            step.text = f"{step.text} {rule}"  # an answer (not a question back)
         return step
 
     def _do_payment_history(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
