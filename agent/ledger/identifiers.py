@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 # Capitals-and-digits words that are not loan numbers (tax forms, quarters...).
 _NOT_LOANS = {"W2", "W4", "W9", "I9", "Q1", "Q2", "Q3", "Q4", "H1", "H2", "MP3", "MP4"}
@@ -60,6 +61,7 @@ def canonical(loan_id: str) -> str:
     return re.sub(r"[\s-]", "", loan_id).upper()
 
 
+@lru_cache(maxsize=4096)
 def _own_pattern(loan_id: str) -> re.Pattern[str]:
     """The customer's own loan as typed in any case, with or without a dash or space
     between its letters and digits."""

@@ -4,6 +4,7 @@ phones and contact channels from informal customer text. Pure and deterministic.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
@@ -183,6 +184,28 @@ def _day_words_value(words: str) -> int:
     return sum(_TENS_WORDS.get(p, 0) or _TEEN_WORDS.get(p, 0) for p in parts)
 
 
+# "may" is the verb in "I may first pay 50": it is a month after on/by/until/before,
+# or before an ordinal other than first/second/third ("may twenty-ninth").
+_MAY_AFTER = r"(?:(?<=on )|(?<=by )|(?<=until )|(?<=before ))may"
+_MONTH_THEN = rf"\b(?:{_MONTH_NOT_MAY_RE}|{_MAY_AFTER})\.?\s+(?:the\s+)?"
+_MONTH_THEN_ORD = (
+    rf"\b(?:{_MONTH_NOT_MAY_RE}|{_MAY_AFTER}|may(?!\s+(?:the\s+)?(?:first|second|third)\b))"
+    r"\.?\s+(?:the\s+)?"
+)
+# Compiled once (built from month and number words, they are large).
+_SPELLED_AFTER_MONTH = re.compile(rf"(?P<before>{_MONTH_THEN_ORD})(?P<ord>{_ORDINAL_RE})\b")
+_SPELLED_BEFORE_OF = re.compile(
+    rf"(?P<before>\b)(?P<ord>{_ORDINAL_RE})(?=\s+of\s+(?:(?:{_MONTH_RE})\b|"
+    r"(?:the|this|next)\s+month\b))"
+)
+# "april twenty nine" (a cardinal after the month), not "april twenty five dollars".
+_SPELLED_CARDINAL = re.compile(
+    rf"(?P<before>{_MONTH_THEN})(?P<num>{_DAY_NUMBER_RE})\b"
+    r"(?![\s-]*(?:and\s+)?(?:hundred|thousand|grand|dollars|bucks|days?|weeks?|months?|"
+    r"one|two|three|four|five|six|seven|eight|nine)\b)"
+)
+
+
 def _spelled_days_to_digits(t: str) -> str:
     """Spelled days of a month as digits, only where they name a day: "april twenty
     ninth" → "april 29th", "the ninth of may" → "the 9th of may", "april twenty nine"
@@ -192,28 +215,9 @@ def _spelled_days_to_digits(t: str) -> str:
         n = ORDINAL_WORDS[re.sub(r"\s+", " ", m["ord"])]
         return f"{m['before']}{n}{_suffix(n)}"
 
-    # "may" is the verb in "I may first pay 50": it is a month after on/by/until/before,
-    # or before an ordinal other than first/second/third ("may twenty-ninth").
-    may_after = r"(?:(?<=on )|(?<=by )|(?<=until )|(?<=before ))may"
-    month = rf"\b(?:{_MONTH_NOT_MAY_RE}|{may_after})\.?\s+(?:the\s+)?"
-    month_ord = (
-        rf"\b(?:{_MONTH_NOT_MAY_RE}|{may_after}|may(?!\s+(?:the\s+)?(?:first|second|third)\b))"
-        r"\.?\s+(?:the\s+)?"
-    )
-    after_month = rf"(?P<before>{month_ord})(?P<ord>{_ORDINAL_RE})\b"
-    t = re.sub(after_month, ordinal, t)
-    before_of = (
-        rf"(?P<before>\b)(?P<ord>{_ORDINAL_RE})(?=\s+of\s+(?:(?:{_MONTH_RE})\b|"
-        r"(?:the|this|next)\s+month\b))"
-    )
-    t = re.sub(before_of, ordinal, t)
-    # "april twenty nine" (a cardinal after the month), not "april twenty five dollars".
-    cardinal = (
-        rf"(?P<before>{month})(?P<num>{_DAY_NUMBER_RE})\b"
-        r"(?![\s-]*(?:and\s+)?(?:hundred|thousand|grand|dollars|bucks|days?|weeks?|months?|"
-        r"one|two|three|four|five|six|seven|eight|nine)\b)"
-    )
-    return re.sub(cardinal, lambda m: f"{m['before']}{_day_words_value(m['num'])}", t)
+    t = _SPELLED_AFTER_MONTH.sub(ordinal, t)
+    t = _SPELLED_BEFORE_OF.sub(ordinal, t)
+    return _SPELLED_CARDINAL.sub(lambda m: f"{m['before']}{_day_words_value(m['num'])}", t)
 
 
 def _safe_date(year: int, month: int, day: int) -> date | None:
@@ -317,23 +321,30 @@ def _day_of_next_month(t: str, today: date) -> FoundDate | None:
     return FoundDate(d, m[0]) if d else None
 
 
+# "the first/second/third" alone usually picks a loan or an option, not a day.
+_LATER_ORDINALS = "|".join(w for w in _ORDINAL_RE.split("|") if ORDINAL_WORDS[w] > 3)
+_ORDINAL_DAY_PATTERNS: tuple[tuple[re.Pattern[str], Callable[[str], int]], ...] = (
+    (re.compile(rf"\b(?:(?:{_WEEKDAY_RE})\s+)?the\s+(\d{{1,2}})(?:st|nd|rd|th)\b"), int),
+    (
+        re.compile(rf"\b(?:on|by|until|till|before)\s+the\s+({_ORDINAL_RE})\b"),
+        ORDINAL_WORDS.__getitem__,
+    ),
+    (
+        re.compile(
+            rf"\bthe\s+({_LATER_ORDINALS})\b(?=\s*(?:$|[.,!?;]|(?:and|or|then|please|instead|"
+            r"if|at|when|after|before|latest|at the latest)\b))"
+        ),
+        ORDINAL_WORDS.__getitem__,
+    ),
+    (re.compile(r"\b(?:on|by)\s+the\s+(\d{1,2})\b(?!\s*(?:dollars|bucks|%|/|:))"), int),
+    (re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)\b"), int),
+)
+
+
 def _ordinal_day(t: str, today: date) -> FoundDate | None:
     """Friday the 13th, the 20th, on the 1st, on the nineteenth, the twenty-ninth."""
-    # "the first/second/third" alone usually picks a loan or an option, not a day.
-    later = "|".join(w for w in _ORDINAL_RE.split("|") if ORDINAL_WORDS[w] > 3)
-    candidates = (
-        (rf"\b(?:(?:{_WEEKDAY_RE})\s+)?the\s+(\d{{1,2}})(?:st|nd|rd|th)\b", int),
-        (rf"\b(?:on|by|until|till|before)\s+the\s+({_ORDINAL_RE})\b", ORDINAL_WORDS.__getitem__),
-        (
-            rf"\bthe\s+({later})\b(?=\s*(?:$|[.,!?;]|(?:and|or|then|please|instead|if|at|"
-            r"when|after|before|latest|at the latest)\b))",
-            ORDINAL_WORDS.__getitem__,
-        ),
-        (r"\b(?:on|by)\s+the\s+(\d{1,2})\b(?!\s*(?:dollars|bucks|%|/|:))", int),
-        (r"\b(\d{1,2})(?:st|nd|rd|th)\b", int),
-    )
-    for pattern, to_day in candidates:
-        if (m := re.search(pattern, t)) and (d := _next_day_of_month(today, to_day(m[1]))):
+    for pattern, to_day in _ORDINAL_DAY_PATTERNS:
+        if (m := pattern.search(t)) and (d := _next_day_of_month(today, to_day(m[1]))):
             return FoundDate(d, m[0])
     return None
 
@@ -449,11 +460,31 @@ def extract_date(text: str, today: date) -> FoundDate | None:
     return None
 
 
+_ORDINAL_WORD = re.compile(
+    r"\b(" + "|".join(sorted((re.escape(w) for w in ORDINAL_WORDS), key=len, reverse=True)) + r")\b"
+)
+
+
 def _ordinal_words_to_digits(t: str) -> str:
-    """ "april twelfth 1988" → "april 12 1988" (longest words first)."""
-    for word, n in sorted(ORDINAL_WORDS.items(), key=lambda kv: -len(kv[0])):
-        t = re.sub(rf"\b{word}\b", str(n), t)
-    return t
+    """ "april twelfth 1988" → "april 12 1988" (longest words first, one pass)."""
+    return _ORDINAL_WORD.sub(lambda m: str(ORDINAL_WORDS[m[1]]), t)
+
+
+# Compiled once: built from the month names, they are too many for re's own cache to keep
+# when the other dynamic patterns run too.
+_BIRTH_MONTH_DAY_YEAR = re.compile(
+    rf"\b({_MONTH_RE})\.?(?:\s+|[-/]|\.)(\d{{1,2}})(?:st|nd|rd|th)?,?(?:\s+|[-/]|\.)"
+    rf"(\d{{4}}|\d{{2}})\b"
+)
+_BIRTH_DAY_MONTH_YEAR = re.compile(
+    rf"\b(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+(?:of\s+)?|[-/]|\.)({_MONTH_RE})\.?,?"
+    rf"(?:\s+|[-/]|(?<=\.))(\d{{4}}|\d{{2}})\b"
+)
+_BIRTH_YEAR_FIRST = re.compile(
+    rf"\b((?:19|20)\d{{2}})(?:,?\s+(?:(?:on|in)\s+)?(?:the\s+)?|[-/.])"
+    rf"(?:({_MONTH_RE})\.?(?:\s+(?:the\s+)?|[-/])(\d{{1,2}})(?:st|nd|rd|th)?"
+    rf"|(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+(?:of\s+)?|[-/])({_MONTH_RE}))\b(?![,\s]*\d)"
+)
 
 
 def extract_birth_date(text: str) -> date | None:
@@ -465,25 +496,12 @@ def extract_birth_date(text: str) -> date | None:
         a, b, y = int(m[1]), int(m[2]), _year(m[3])
         return _safe_date(y, a, b) or _safe_date(y, b, a)  # US month/day first
     # "April 12, 1988", "Aug-27-1979"; "12 April 1988", "27-Aug-1979", "27/aug/79"
-    if m := re.search(
-        rf"\b({_MONTH_RE})\.?(?:\s+|[-/]|\.)(\d{{1,2}})(?:st|nd|rd|th)?,?(?:\s+|[-/]|\.)"
-        rf"(\d{{4}}|\d{{2}})\b",
-        t,
-    ):
+    if m := _BIRTH_MONTH_DAY_YEAR.search(t):
         return _safe_date(_year(m[3]), MONTHS[m[1]], int(m[2]))
-    if m := re.search(
-        rf"\b(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+(?:of\s+)?|[-/]|\.)({_MONTH_RE})\.?,?"
-        rf"(?:\s+|[-/]|(?<=\.))(\d{{4}}|\d{{2}})\b",
-        t,
-    ):
+    if m := _BIRTH_DAY_MONTH_YEAR.search(t):
         return _safe_date(_year(m[3]), MONTHS[m[2]], int(m[1]))
     # The year first: "born in 1979, on August 27th", "1979-Aug-27", "1979, the 27th of august"
-    if m := re.search(
-        rf"\b((?:19|20)\d{{2}})(?:,?\s+(?:(?:on|in)\s+)?(?:the\s+)?|[-/.])"
-        rf"(?:({_MONTH_RE})\.?(?:\s+(?:the\s+)?|[-/])(\d{{1,2}})(?:st|nd|rd|th)?"
-        rf"|(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+(?:of\s+)?|[-/])({_MONTH_RE}))\b(?![,\s]*\d)",
-        t,
-    ):
+    if m := _BIRTH_YEAR_FIRST.search(t):
         month, day = (m[2], m[3]) if m[2] else (m[5], m[4])
         return _safe_date(int(m[1]), MONTHS[month], int(day))
     if (m := re.search(r"\b(\d{2})(\d{2})(\d{4})\b", t)) and (
@@ -713,10 +731,13 @@ AMOUNT_KEYWORDS = (
 )
 
 
+_AMOUNT_KEYWORD_RES = tuple((name, re.compile(pattern)) for name, pattern in AMOUNT_KEYWORDS)
+
+
 def extract_amount_keyword(text: str) -> str | None:
     t = text.lower()
-    for name, pattern in AMOUNT_KEYWORDS:
-        if re.search(pattern, t):
+    for name, pattern in _AMOUNT_KEYWORD_RES:
+        if pattern.search(t):
             return name
     return None
 
@@ -726,9 +747,8 @@ def extract_day_of_month(text: str) -> int | None:
     t = text.lower()
     if m := re.search(r"\b(\d{1,2})(?:st|nd|rd|th)\b", t):
         return int(m[1])
-    for word, n in sorted(ORDINAL_WORDS.items(), key=lambda kv: -len(kv[0])):
-        if re.search(rf"\b{word}\b", t):
-            return n
+    if m := _ORDINAL_WORD.search(t):
+        return ORDINAL_WORDS[m[1]]
     if m := re.search(
         r"\b(?:to|on|day|it|be)\s+(\d{1,2})\b(?!\s*(?:dollars|bucks|days|%|/|:|"
         r"am\b|pm\b))",
