@@ -465,3 +465,14 @@ def test_a_corrected_amount(text: str, amount: str) -> None:
 def test_a_day_of_the_month_is_not_a_corrected_amount() -> None:
     values = dialogue.fresh_values("promise_to_pay", "make it 25", TODAY, None)
     assert "amount" not in values
+
+
+def test_a_link_after_a_waiver_waits_for_the_waiver(intent_matcher: IntentMatcher) -> None:
+    tasks = plan_of(
+        intent_matcher,
+        "can you waive the late fee and then send me a link to pay the rest of what's past due",
+    )["tasks"]
+    assert [t["intent"] for t in tasks] == ["fee_waiver"]
+    assert tasks[0]["then"] == {"intent": "payment_link", "slots": {"amount_keyword": "past_due"}}
+    both = plan_of(intent_matcher, "waive the late fee and send me a link for $50")["tasks"]
+    assert {t["intent"] for t in both} == {"fee_waiver", "payment_link"}  # no "then": both now

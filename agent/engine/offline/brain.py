@@ -283,13 +283,18 @@ class OfflineBrain(TaskHandlers):
             step = self._answer_offer(turn, awaiting, tasks)
             if step is not None:
                 return step
+        asked_links = dialogue.substantive(tasks)
+        bare_links = bool(asked_links) and all(
+            t["intent"] == "payment_link"
+            and not {"amount", "amount_keyword"} & set(t.get("slots", {}))
+            for t in asked_links
+        )
         if (
             awaiting == "offer_link"
-            and "affirm" in turn.intents
-            and not dialogue.substantive(tasks)
             and state.get("task")
+            and (("affirm" in turn.intents and not asked_links) or bare_links)
         ):
-            return [state["task"]]
+            return [state["task"]]  # "yes", "yes send the link", "send it"
         if awaiting == "verification" and not dialogue.substantive(tasks):
             return state.get("pending_tasks", []) if turn.facts.get("verified") else tasks
         if awaiting == "loan_choice":

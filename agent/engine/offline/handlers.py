@@ -434,6 +434,12 @@ class TaskHandlers:
                 state={"awaiting": "confirmation", "task": task},
             )
         state: dict[str, Any] = {}
+        then = task.get("then")
+        if then:
+            # "Waive the fee, then send me a link for the rest": offered once it is done.
+            text = self.t.render(f"{name}_recorded", **values)
+            offer = self.t.render("offer_link_for_the_rest")
+            return Step(text=f"{text} {offer}", state={"awaiting": "offer_link", "task": then})
         if intent == "promise_to_pay" and values.get("amount"):
             # The reply offers a payment link for the promised amount: a yes sends it.
             amount = str(values["amount"]).replace("$", "").replace(",", "")
@@ -584,7 +590,10 @@ class TaskHandlers:
                     return self._propose_again(turn, index)
                 if result.get("status") != "ok":
                     return self._refusal(result, task)
-                return self._proposal_or_done(result, intent, task)
+                proposed = turn.state.get("task") or {}
+                # The proposal's own task: what it carries ("then") goes on after the yes.
+                done_task = proposed if proposed.get("intent") == intent else task
+                return self._proposal_or_done(result, intent, done_task)
         pending = turn.facts.get("pending_confirmations") or {}
         if pending:
             key, entry = next(iter(pending.items()))

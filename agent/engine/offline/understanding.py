@@ -607,6 +607,20 @@ def _resolve_conflicts(tasks: list[dict[str, Any]], text: str, today: date) -> l
         and not slots.extract_amounts(text)
     ):
         tasks = _without(tasks, "promise_to_pay")
+    # "Waive the late fee and then send me a link for the rest": the link waits for the
+    # waiver (its amount depends on it) and is offered once the waiver is done.
+    intents = _intents(tasks)
+    if {"fee_waiver", "payment_link"} <= intents and re.search(
+        r"\b(then|after( that)?|afterwards|the rest|what'?s left|remaining)\b", text, re.I
+    ):
+        link = next(t for t in tasks if t["intent"] == "payment_link")
+        tasks = [
+            {**t, "then": {"intent": "payment_link", "slots": {"amount_keyword": "past_due"}}}
+            if t["intent"] == "fee_waiver"
+            else t
+            for t in tasks
+            if t is not link
+        ]
     # "pay $165 with my card" has no promise in it: paying now is a link.
     if (
         [t["intent"] for t in tasks] == ["promise_to_pay"]
