@@ -760,16 +760,6 @@ def extract_day_of_month(text: str) -> int | None:
     return None
 
 
-def extract_loan_number(text: str) -> str | None:
-    if m := re.search(
-        r"\b(?:loan\s*(?:number|no\.?|#|id)?\s*:?\s*)?([a-z]{1,3}-?\d{3,10})\b", text, re.IGNORECASE
-    ):
-        candidate = m[1].upper()
-        if re.fullmatch(r"[A-Z]{1,3}-?\d{3,10}", candidate):
-            return candidate
-    return None
-
-
 def extract_phone(text: str) -> str | None:
     if m := re.search(r"(\+?1[\s.-]?)?\(?\b(\d{3})\)?[\s.-]?(\d{3})[\s.-]?(\d{4})\b", text):
         return "".join(g for g in m.groups()[1:])
