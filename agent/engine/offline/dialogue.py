@@ -15,6 +15,7 @@ from typing import Any
 
 from agent.engine.offline.slots import ORDINAL_WORDS
 from agent.engine.offline.understanding import READ_INTENTS, SOCIAL_INTENTS, task_slots
+from agent.tools.parsing import parse_amount
 
 # Which slots each task can take from a follow-up message.
 TASK_SLOTS: dict[str, tuple[str, ...]] = {
@@ -146,20 +147,14 @@ _BEHIND = re.compile(r"\b(behind|past due|overdue|late|missed|owe(s)? (money|som
 def _the_one_behind(text: str, loans: list[str], past_due: dict[str, str]) -> str | None:
     if not _BEHIND.search(text):
         return None
-    late = [
-        loan
-        for loan in loans
-        if re.sub(r"[$,\s]", "", past_due.get(loan, "")) not in ("", "0.00", "0")
-    ]
+    late = [loan for loan in loans if (parse_amount(past_due.get(loan)) or 0) > 0]
     return late[0] if len(late) == 1 else None
 
 
 def _by_balance(text: str, loans: list[str], balances: dict[str, str]) -> str | None:
-    amounts = {}
-    for loan in loans:
-        raw = re.sub(r"[$,\s]", "", balances.get(loan, ""))
-        if re.fullmatch(r"\d+(\.\d+)?", raw):
-            amounts[loan] = float(raw)
+    amounts = {
+        loan: amount for loan in loans if (amount := parse_amount(balances.get(loan))) is not None
+    }
     if len(amounts) != len(loans) or len(set(amounts.values())) != len(loans):
         return None
     if _SMALLER.search(text):
