@@ -40,6 +40,7 @@ from agent.ledger.demo_book import demo_ledger
 from agent.ledger.loader import parse_ledger, write_ledger
 from agent.runtime import Engines
 from agent.settings import Settings
+from tests.llm.conftest import scripted_server  # noqa: F401  (a fixture, shared)
 from tests.llm.scripted_openai import ScriptedOpenAI
 from web.app import create_app
 from web.config import WebLimits
@@ -163,16 +164,11 @@ def live_server(live_server_factory: Callable[..., LiveServer]) -> LiveServer:
 # --- an LLM that streams: the scripted OpenAI-compatible server over real HTTP -------------
 
 
-@pytest.fixture(scope="session")
-def scripted_llm() -> Iterator[ScriptedOpenAI]:
-    with ScriptedOpenAI() as server:
-        yield server
-
-
 @pytest.fixture
-def scripted(scripted_llm: ScriptedOpenAI) -> ScriptedOpenAI:
-    scripted_llm.reset()
-    return scripted_llm
+def scripted(scripted_server: ScriptedOpenAI) -> ScriptedOpenAI:  # noqa: F811 (the fixture)
+    """The LLM-path tests' session server (tests/llm/conftest.py), reset for this test."""
+    scripted_server.reset()
+    return scripted_server
 
 
 @pytest.fixture
