@@ -213,5 +213,23 @@ def _add_guardrails_commands() -> None:
 _add_guardrails_commands()
 
 
+@main.group("train")
+def train_group() -> None:
+    """Rebuild a trained model artifact from its data (deterministic, fixed seeds)."""
+
+
+def _add_training_commands() -> None:
+    from agent.engine.offline.cli import nlu_report, train_intents
+
+    train_group.add_command(train_intents)
+    main.add_command(nlu_report)
+    from agent.guardrails.cli import train_escalation
+
+    train_group.add_command(train_escalation)
+
+
+_add_training_commands()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

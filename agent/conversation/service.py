@@ -42,8 +42,8 @@ from agent.conversation.results import (
 )
 from agent.conversation.state import ConversationState, InvalidTransition, check_transition
 from agent.db.types import utcnow
-from agent.engine.offline.normalize import starts_affirmative
 from agent.engine.templates import Templates
+from agent.language.yesno import starts_affirmative
 from agent.ledger import repository as repo
 from agent.policy.config import EscalationReason, PolicyConfig
 from agent.settings import Settings
@@ -643,7 +643,7 @@ class ConversationService:
             conv = session.get(Conversation, conversation_id)
             if conv is None:
                 raise ConversationError("unknown_conversation", "no such conversation")
-            from agent.engine.offline.suggestions import draft_replies
+            from agent.drafting.replies import draft_replies
 
             return draft_replies(session, conv, self.policy, self.clock())
 

@@ -1,18 +1,15 @@
 """Escalation classifier: does a customer message need a person, and for which reason?
 
-A hybrid of two deterministic steps, both driven by data in ``prompts/escalation/``:
+Two deterministic steps:
 
-1. a high-precision regular-expression lexicon (``lexicon.yaml``) over the normalised
-   message (contractions expanded, known typos of key words corrected);
-2. a small softmax-regression probe over sentence embeddings, trained at construction
-   on example utterances per reason and on non-escalating look-alikes
-   (``exemplars.yaml``); it proposes a reason when its probability is high enough and
-   the message is not a near-copy of a routine example. Long messages are also split
-   into sentences, so one line of a pasted letter can carry the reason.
-
-The lexicon is precise and explains itself; the probe catches wordings the lexicon
-does not know. The message is embedded once (plus its sentences when it is long), in
-one call; the probe is a single matrix product.
+1. a high-precision regular-expression lexicon (``prompts/escalation/lexicon.yaml``)
+   over the normalised message (contractions expanded, known typos of key words
+   corrected): precise cues that explain themselves to staff;
+2. the trained model (:mod:`agent.guardrails.escalation_model`): a logistic regression
+   over the sentence embedding and hashed word n-grams, trained on real complaint
+   narratives, bank questions and our own labelled sets
+   (:mod:`agent.guardrails.escalation_training`), with its threshold chosen on a
+   validation split. A long message is scored whole and sentence by sentence.
 
 ``verification_failed`` is never produced here: it comes from the tools.
 """
@@ -20,15 +17,16 @@ one call; the probe is a single matrix product.
 from __future__ import annotations
 
 import re
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import yaml
 
+from agent.guardrails.escalation_model import DEFAULT_ARTIFACT, EscalationModel
+from agent.language.normalize import normalize_for_lexicon
+from agent.language.typos import TypoFixer
 from agent.policy.config import EscalationReason, PolicyConfig, Priority
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "prompts" / "escalation"
@@ -91,174 +89,6 @@ class _Hit:
     sentence_only: bool = False  # a model vote on one sentence of a long message
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """Acceptance of the embedding model's vote (chosen by 5-fold cross-validation over
-    the exemplars and checked on the labelled set; see tests/guardrails/README.md).
-
-    ``min_probability``: the model's probability of its best reason for a whole message;
-    ``sentence_min_probability``: the same for one sentence of a long message (stricter:
-    a letter has many sentences, each a chance of a false match);
-    ``corroborate``: a model vote is added to lexicon hits only at or above this;
-    ``routine_similarity``: a message this close to a non-escalating exemplar is not
-    escalated by the model (the lexicon still applies);
-    ``min_nearest_similarity``: a model vote needs at least one example of its reason this
-    close (a linear probe extrapolates confidently far from its training examples).
-    """
-
-    min_probability: float = 0.6
-    sentence_min_probability: float = 0.7
-    corroborate: float = 0.85
-    routine_similarity: float = 0.9
-    min_nearest_similarity: float = 0.45
-
-
-@dataclass(frozen=True)
-class ProbeSettings:
-    """A softmax-regression probe over the sentence embeddings, trained on the exemplars
-    at construction (deterministic: zero start, full-batch gradient descent)."""
-
-    l2: float = 1e-4
-    iterations: int = 300
-    learning_rate: float = 1.0
-    momentum: float = 0.9
-
-
-def train_probe(
-    features: np.ndarray, targets: np.ndarray, classes: int, settings: ProbeSettings
-) -> tuple[np.ndarray, np.ndarray]:
-    """Weights and biases of a class-balanced multinomial logistic regression."""
-    with _single_thread_blas():
-        return _train_probe(features.astype(np.float64), targets, classes, settings)
-
-
-def _single_thread_blas() -> AbstractContextManager[object]:
-    """Small matrices: BLAS threads only add contention (17x slower on a busy machine)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - installed with scikit-learn
-        return nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
-def _train_probe(
-    features: np.ndarray, targets: np.ndarray, classes: int, settings: ProbeSettings
-) -> tuple[np.ndarray, np.ndarray]:
-    count, dimension = features.shape
-    weights = np.zeros((dimension, classes))
-    biases = np.zeros(classes)
-    velocity_w = np.zeros_like(weights)
-    velocity_b = np.zeros_like(biases)
-    one_hot = np.eye(classes)[targets]
-    frequency = np.bincount(targets, minlength=classes).astype(np.float64)
-    sample_weight = (count / (classes * np.maximum(frequency, 1.0)))[targets][:, None]
-    for _ in range(settings.iterations):
-        probabilities = softmax(features @ weights + biases)
-        gradient = (probabilities - one_hot) * sample_weight / count
-        velocity_w = settings.momentum * velocity_w + features.T @ gradient + settings.l2 * weights
-        velocity_b = settings.momentum * velocity_b + gradient.sum(axis=0)
-        weights -= settings.learning_rate * velocity_w
-        biases -= settings.learning_rate * velocity_b
-    return weights, biases
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    exponentials = np.exp(shifted)
-    return exponentials / exponentials.sum(axis=-1, keepdims=True)
-
-
-# --- normalisation ----------------------------------------------------------------
-
-_CONTRACTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), replacement)
-    for pattern, replacement in (
-        (r"\bcan'?t\b", "cannot"),
-        (r"\bwon'?t\b", "will not"),
-        (r"\bain'?t\b", "is not"),
-        (
-            r"\b(do|does|did|is|are|was|were|has|have|had|could|should|would|must|need)n'?t\b",
-            r"\1 not",
-        ),
-        (r"\b(\w+)n't\b", r"\1 not"),
-        (r"\bi'?m\b", "i am"),
-        (r"\bi'?ve\b", "i have"),
-        (r"\b(i|you|we|they|he|she|it|that)'ll\b", r"\1 will"),
-        (r"\b(i|you|we|they|he|she)'d\b", r"\1 would"),
-        (r"\b(you|they)'?re\b", r"\1 are"),
-        (r"\bwe're\b", "we are"),
-        (r"\b(it|that|what|there|he|she|who|here)'s\b", r"\1 is"),
-        (r"\bu\b", "you"),
-        (r"\bpls\b|\bplz\b", "please"),
-        (r"\bppl\b", "people"),
-        (r"\bsomeon\b", "someone"),
-    )
-)
-
-
-def _damerau(a: str, b: str, limit: int) -> int:
-    """Optimal-string-alignment distance, stopping early once above ``limit``."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    previous_previous: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            cost = 0 if ca == cb else 1
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                current[j] = min(current[j], previous_previous[j - 2] + 1)
-        if min(current) > limit:
-            return limit + 1
-        previous_previous, previous = previous, current
-    return previous[-1]
-
-
-class _TypoFixer:
-    def __init__(self, targets: list[str], exceptions: list[str]) -> None:
-        self._targets = tuple(t.lower() for t in targets)
-        self._exceptions = frozenset(e.lower() for e in exceptions) | frozenset(self._targets)
-        self.fix = lru_cache(maxsize=8192)(self._fix)
-
-    def _fix(self, token: str) -> str:
-        if len(token) < 5 or token in self._exceptions or not token.isalpha():
-            return token
-        for target in self._targets:
-            limit = 2 if len(target) >= 10 else 1
-            if abs(len(token) - len(target)) > limit or (
-                token[0] != target[0] and token[1] != target[1]
-            ):
-                continue
-            if _damerau(token, target, limit) <= limit:
-                return target
-        return token
-
-    def __call__(self, text: str) -> str:
-        return re.sub(r"[a-z]+", lambda m: self.fix(m.group()), text)
-
-
-def normalize_for_lexicon(text: str, typo_fixer: _TypoFixer | None = None) -> str:
-    text = text.lower().replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
-    for pattern, replacement in _CONTRACTIONS:
-        text = pattern.sub(replacement, text)
-    text = text.replace("'", "")
-    text = re.sub(r"\s+", " ", text).strip()
-    return typo_fixer(text) if typo_fixer else text
-
-
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?;])\s+|\n+|\s+(?=but\s)|,\s+(?=(?:and|but|so)\s)")
-
-
-def split_sentences(text: str, max_sentences: int = 24) -> list[str]:
-    parts = [p.strip(" \t-•*") for p in _SENTENCE_SPLIT.split(text)]
-    parts = [p for p in parts if len(p) >= 12]
-    return parts[:max_sentences]
-
-
-# --- loading ----------------------------------------------------------------------
-
-
 def _expand(pattern: str, macros: dict[str, str]) -> str:
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -274,7 +104,7 @@ def _load_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_lexicon(path: Path) -> tuple[list[_Group], _TypoFixer]:
+def load_lexicon(path: Path) -> tuple[list[_Group], TypoFixer]:
     data = _load_yaml(path)
     macros = {k: str(v) for k, v in (data.get("macros") or {}).items()}
     groups: list[_Group] = []
@@ -291,67 +121,38 @@ def load_lexicon(path: Path) -> tuple[list[_Group], _TypoFixer]:
                     first_response=group.get("first_response"),
                 )
             )
-    fixer = _TypoFixer(data.get("typo_targets", []), data.get("typo_exceptions", []))
+    fixer = TypoFixer(data.get("typo_targets", []), data.get("typo_exceptions", []))
     return groups, fixer
-
-
-@dataclass(frozen=True)
-class Exemplar:
-    label: str  # an EscalationReason value or "none"
-    tag: str
-    text: str
-
-
-def load_exemplars(path: Path) -> list[Exemplar]:
-    data = _load_yaml(path)
-    items: list[Exemplar] = []
-    for reason_name, groups in data["reasons"].items():
-        label = EscalationReason(reason_name).value
-        for tag, texts in groups.items():
-            items.extend(Exemplar(label, tag, t) for t in texts)
-    for tag, texts in data["none"].items():
-        items.extend(Exemplar(NONE_LABEL, tag, t) for t in texts)
-    return items
 
 
 # --- the classifier ---------------------------------------------------------------
 
 
 class EscalationClassifier:
-    """Decides whether a customer message is escalated, and with which single reason."""
+    """Decides whether a customer message is escalated, and with which single reason.
+
+    The lexicon (``lexicon.yaml``) gives precise, explainable cues; the trained model
+    (:mod:`agent.guardrails.escalation_model`) decides on every wording the lexicon does
+    not know. Either one escalates; the reason follows the precedence among what fired.
+    Without an embedder only the lexicon runs (tests of the lexicon itself).
+    """
 
     def __init__(
         self,
         embedder: Embedder | None,
         policy: PolicyConfig,
         data_dir: Path | str = DEFAULT_DATA_DIR,
-        thresholds: Thresholds | None = None,
-        long_message_chars: int = 160,
-        probe: ProbeSettings | None = None,
+        model_path: Path | None = None,
     ) -> None:
         data_dir = Path(data_dir)
         self._policy = policy
-        self._embedder = embedder
-        self.thresholds = thresholds or Thresholds()
-        self._long = long_message_chars
         self._groups, self._typos = load_lexicon(data_dir / "lexicon.yaml")
         self._first_response = {
             (g.reason.value, g.tag): g.first_response for g in self._groups if g.first_response
         }
-        self.exemplars = load_exemplars(data_dir / "exemplars.yaml")
-        self.classes: list[str] = [r.value for r in PRECEDENCE] + [NONE_LABEL]
-        self._targets = np.array([self.classes.index(e.label) for e in self.exemplars])
-        self._probe_settings = probe or ProbeSettings()
-        self._matrix: np.ndarray | None = None
-        self._weights: np.ndarray | None = None
-        self._biases: np.ndarray | None = None
+        self.model: EscalationModel | None = None
         if embedder is not None:
-            self._matrix = np.asarray(
-                embedder.embed([e.text for e in self.exemplars]), dtype=np.float64
-            )
-            self._weights, self._biases = train_probe(
-                self._matrix, self._targets, len(self.classes), self._probe_settings
-            )
+            self.model = EscalationModel.load(embedder, model_path or DEFAULT_ARTIFACT)
 
     # -- public --
 
@@ -359,10 +160,9 @@ class EscalationClassifier:
         if not text or not text.strip():
             return None
         hits, negated = self._lexicon(text)
-        model = self._model_hits(text, have_lexicon=bool(hits))
         # A reason the lexicon saw negated or excused ("I don't need a person", "I'm not
         # suicidal", "working again") is not taken from the model's vote alone.
-        hits.extend(h for h in model if h.reason not in negated)
+        hits.extend(h for h in self._model_hits(text) if h.reason not in negated)
         return self._decide(hits)
 
     def lexicon_hits(self, text: str) -> list[_Hit]:
@@ -394,59 +194,26 @@ class EscalationClassifier:
                     break
         return hits, negated
 
-    def model_view(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(class probabilities, cosine similarities to every exemplar) per row."""
-        if self._weights is None or self._biases is None or self._matrix is None:
-            raise RuntimeError("the classifier was built without an embedder")
-        vectors = np.asarray(vectors, dtype=np.float64)
-        return softmax(vectors @ self._weights + self._biases), vectors @ self._matrix.T
-
     # -- internals --
 
-    def _model_hits(self, text: str, *, have_lexicon: bool) -> list[_Hit]:
-        """The model's vote on the whole message; for a long message in which nothing
-        else fired, also its votes on single sentences (a second, batched call)."""
-        if self._embedder is None:
+    def _model_hits(self, text: str) -> list[_Hit]:
+        if self.model is None:
             return []
-        whole = self._votes([text.strip()], have_lexicon=have_lexicon, sentences=False)
-        if whole or have_lexicon or len(text) <= self._long:
-            return whole
-        sentences = split_sentences(text)
-        if len(sentences) < 2:
+        verdict = self.model.verdict(text)
+        if verdict is None:
             return []
-        return self._votes(sentences, have_lexicon=False, sentences=True)
-
-    def _votes(self, units: list[str], *, have_lexicon: bool, sentences: bool) -> list[_Hit]:
-        probabilities, similarities = self.model_view(self._embedder.embed(units))  # type: ignore[union-attr]
-        none_mask = self._targets == self.classes.index(NONE_LABEL)
-        t = self.thresholds
-        floor = t.sentence_min_probability if sentences else t.min_probability
-        if have_lexicon:
-            floor = max(floor, t.corroborate)
-        hits: list[_Hit] = []
-        for unit, row, sims in zip(units, probabilities, similarities, strict=True):
-            best = int(row.argmax())
-            label = self.classes[best]
-            if label == NONE_LABEL or row[best] < floor:
-                continue
-            if sims[none_mask].max() >= t.routine_similarity:
-                continue
-            own = np.where(self._targets == best, sims, -2.0)
-            if own.max() < t.min_nearest_similarity:
-                continue  # far from every example of that reason: the probe is guessing
-            nearest = self.exemplars[int(own.argmax())]
-            where = f"sentence {unit[:60]!r}" if sentences else "message"
-            hits.append(
-                _Hit(
-                    EscalationReason(label),
-                    nearest.tag,
-                    "model",
-                    float(row[best]),
-                    f"{where}; nearest example {nearest.text!r} ({own.max():.2f})",
-                    sentence_only=sentences,
-                )
+        where = "message" if verdict.whole else f"sentence {verdict.unit[:80]!r}"
+        return [
+            _Hit(
+                EscalationReason(verdict.reason),
+                "model",
+                "model",
+                round(verdict.score, 3),
+                f"{where}; needs a person {verdict.score:.2f}, "
+                f"reason {verdict.reason} {verdict.reason_probability:.2f}",
+                sentence_only=not verdict.whole,
             )
-        return hits
+        ]
 
     def _decide(self, hits: list[_Hit]) -> EscalationVerdict | None:
         if not hits:
@@ -491,26 +258,3 @@ class EscalationClassifier:
             first_response=first_response,
             tag=tag,
         )
-
-    # -- tuning support --
-
-    def cross_validate(
-        self, folds: int = 5, settings: ProbeSettings | None = None
-    ) -> list[tuple[str, np.ndarray]]:
-        """(true label, held-out class probabilities) for every exemplar, k-fold.
-
-        Only the embedding model: used to choose ``Thresholds`` and ``ProbeSettings``
-        without touching the labelled test sets.
-        """
-        if self._matrix is None:
-            return []
-        settings = settings or self._probe_settings
-        fold_of = np.arange(len(self.exemplars)) % folds
-        probabilities = np.zeros((len(self.exemplars), len(self.classes)))
-        for fold in range(folds):
-            train = fold_of != fold
-            weights, biases = train_probe(
-                self._matrix[train], self._targets[train], len(self.classes), settings
-            )
-            probabilities[~train] = softmax(self._matrix[~train] @ weights + biases)
-        return [(e.label, p) for e, p in zip(self.exemplars, probabilities, strict=True)]

@@ -21,7 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from agent.ledger.identifiers import canonical, loan_numbers_in
+from agent.language.dates import MONTH_NAMES, WEEKDAY_NAMES
+from agent.language.loan_numbers import canonical, loan_numbers_in
 
 INSTRUCTION_OVERRIDE = "instruction_override"
 ROLE_PLAY = "role_play"
@@ -68,9 +69,9 @@ _IM = re.IGNORECASE | re.MULTILINE
 # Capitalised words that start a phrase but are not a person's name.
 _NOT_A_NAME = (
     r"(?!(?:My|Our|The|This|That|Your|His|Her|Their|Harbor|Mom|Mum|Dad|Mother|Father|Wife|"
-    r"Husband|Son|Daughter|Today|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|"
-    r"January|February|March|April|May|June|July|August|September|October|November|December|"
-    r"What|Where|When|How|Can|Could|Is|I|It|Please|Check|Show|Tell|Give|Whose|Everyone|"
+    r"Husband|Son|Daughter|Today|"
+    + "|".join((*WEEKDAY_NAMES, *MONTH_NAMES))
+    + r"|What|Where|When|How|Can|Could|Is|I|It|Please|Check|Show|Tell|Give|Whose|Everyone|"
     r"Someone|Somebody|Anyone|Customer|Borrower|Other|Another)\b)"
 )
 

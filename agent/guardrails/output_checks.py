@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
-from agent.ledger.identifiers import canonical, loan_numbers_shown
+from agent.language.dates import MONTH_NAMES
+from agent.language.loan_numbers import canonical, loan_numbers_shown
 from agent.policy.config import PolicyConfig
 from agent.policy.formatting import format_date
 
 MONEY_RE = re.compile(r"\$\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{2}))?")
 RAW_AMOUNT_RE = re.compile(r"(?<![\d.])(\d+\.\d{2})(?!\d)")
-MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+MONTHS = "|".join(MONTH_NAMES)
 DATE_RE = re.compile(rf"\b({MONTHS})\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,\s*(\d{{4}}))?\b")
 ISO_RE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 URL_RE = re.compile(r"https?://\S+")

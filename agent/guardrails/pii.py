@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from agent.language.phones import grouped_like_phone, phone_shaped
+
 CARD = "card"
 BANK_ACCOUNT = "bank_account"
 ROUTING_NUMBER = "routing_number"
@@ -109,11 +111,6 @@ def _looks_like_date(groups: list[str]) -> bool:
     return False
 
 
-def _looks_like_phone(groups: list[str]) -> bool:
-    lengths = [len(g) for g in groups]
-    return lengths in ([3, 3, 4], [1, 3, 3, 4], [3, 4], [1, 3, 4], [1, 3, 3, 4])
-
-
 # Words that introduce a phone number.
 _PHONE_WORD = re.compile(
     r"\b(?:phone|cell(?:phone)?|mobile|tel(?:ephone)?|ph|(?:contact|callback|home|work)\s+"
@@ -127,28 +124,6 @@ _BANK_WORDS = re.compile(
     r"ssn|social)\b|\bacc(?:oun)?t\s*(?:#|no\b|num)",
     re.IGNORECASE,
 )
-
-
-def _phone_shaped(groups: list[str]) -> bool:
-    """A North American number (or a 7-digit local one) however its digit groups are
-    split: 10 digits (area code and exchange not starting with 0 or 1), optionally after
-    a 1, split only where a phone number splits."""
-    digits = "".join(groups)
-    if len(digits) == 11 and digits.startswith("1"):
-        national, breaks = digits[1:], {1, 4, 7}
-    elif len(digits) == 10:
-        national, breaks = digits, {3, 6}
-    elif len(digits) == 7:
-        national, breaks = "000" + digits, {3}
-    else:
-        return False
-    cuts, position = set(), 0
-    for group in groups[:-1]:
-        position += len(group)
-        cuts.add(position)
-    if not cuts <= breaks:
-        return False
-    return (len(digits) == 7 or national[0] not in "01") and national[3] not in "01"
 
 
 def _introduced_as_phone(text: str, start: int, end: int) -> bool:
@@ -208,9 +183,9 @@ def _classify_number(text: str, start: int, end: int) -> str | None:
     digits = "".join(groups)
     if _SSN_DASHED.match(raw):
         return SSN
-    if _looks_like_date(groups) or _looks_like_phone(groups):
+    if _looks_like_date(groups) or grouped_like_phone(groups):
         return None
-    if _phone_shaped(groups) and _introduced_as_phone(text, start, end):
+    if phone_shaped(groups) and _introduced_as_phone(text, start, end):
         return None
     context = _nearest_context(text, start, end)
     if context == "ssn" and (len(digits) == 9 or _SSN_SPACED.match(raw)):

@@ -150,3 +150,65 @@ def format_report(report: Mapping[str, Any]) -> str:
             for m in report["injection"]["mistakes"]
         )
     return "\n".join(lines)
+
+
+def split_report(classifier: Classifier, items: Iterable[Any]) -> dict[str, Any]:
+    """The served classifier scored on corpus items (``escalation_training.Item``) of one
+    split, in the shape of ``escalation_training.measure``."""
+    from agent.guardrails.escalation_training import measure
+
+    chosen = list(items)
+    predicted: list[str | None] = []
+    started = time.perf_counter()
+    for item in chosen:
+        verdict = classifier.classify(item.text)
+        predicted.append(verdict.reason.value if verdict else None)
+    report = measure(chosen, predicted)
+    report["mean_ms_per_message"] = round(
+        1000 * (time.perf_counter() - started) / max(len(chosen), 1), 2
+    )
+    return report
+
+
+def format_split_report(report: Mapping[str, Any], title: str, show: int = 12) -> str:
+    """A plain-text view of a split report (needs-a-person recall, false escalations,
+    reasons, and the first mistakes)."""
+
+    def figure(value: Any) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    need = report["needs_person"]
+    lines = [
+        f"== {title}",
+        f"needs a person: recall {figure(need['recall'])} over {need['n']}"
+        f"  (under 200 chars {figure(report['needs_person_short']['recall'])}"
+        f" over {report['needs_person_short']['n']};"
+        f" longer {figure(report['needs_person_long']['recall'])}"
+        f" over {report['needs_person_long']['n']})",
+    ]
+    for source, stats in report["needs_person_by_source"].items():
+        lines.append(f"  {source:<22} recall {figure(stats['recall'])} over {stats['n']}")
+    false = report["false_escalation"]
+    lines.append(
+        f"false escalations of routine / out-of-scope: {figure(false['rate'])} over {false['n']}"
+    )
+    for source, stats in report["false_escalation_by_source"].items():
+        lines.append(f"  {source:<22} {figure(stats['false_escalation'])} over {stats['n']}")
+    lines.append(
+        f"{'reason':<15} {'support':>7} {'precision':>9} {'recall':>7}  (labels not inferred)"
+    )
+    for reason, stats in report["reasons"].items():
+        lines.append(
+            f"{reason:<15} {stats['support']:>7} {figure(stats['precision']):>9}"
+            f" {figure(stats['recall']):>7}"
+        )
+    if "mean_ms_per_message" in report:
+        lines.append(f"mean ms per message: {report['mean_ms_per_message']}")
+    for name in ("missed", "false_escalations"):
+        mistakes = report.get(name) or []
+        if mistakes:
+            lines.append(
+                f"{name.replace('_', ' ')} ({len(mistakes)}), first {min(show, len(mistakes))}:"
+            )
+            lines.extend(f"  {m[:120]!r}" for m in mistakes[:show])
+    return "\n".join(lines)

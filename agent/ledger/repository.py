@@ -5,7 +5,6 @@ Callers own the transaction: these functions add and flush, never commit.
 
 from __future__ import annotations
 
-import re
 import secrets
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -13,6 +12,8 @@ from decimal import Decimal
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from agent.language.loan_numbers import canonical
+from agent.language.phones import phone_digits, same_phone
 from agent.ledger.models import (
     ContactPreference,
     Customer,
@@ -40,32 +41,15 @@ def customer_loans(session: Session, customer_id: str) -> list[Loan]:
     )
 
 
-def normalise_loan_id(text: str) -> str:
-    return re.sub(r"[\s-]", "", text).upper()
-
-
 def find_loan(session: Session, loan_id: str) -> Loan | None:
-    wanted = normalise_loan_id(loan_id)
+    wanted = canonical(loan_id)
     loan = session.get(Loan, wanted)
     if loan is not None:
         return loan
     for candidate in session.exec(select(Loan)):
-        if normalise_loan_id(candidate.id) == wanted:
+        if canonical(candidate.id) == wanted:
             return candidate
     return None
-
-
-def phone_digits(text: str) -> str:
-    digits = re.sub(r"\D", "", text)
-    return digits[1:] if len(digits) == 11 and digits.startswith("1") else digits
-
-
-def _same_phone(a: str, b: str) -> bool:
-    """Equal digits, or one ends with the other (a local number vs. one with country code)."""
-    if not a or not b:
-        return False
-    short, long_ = sorted((a, b), key=len)
-    return a == b or (len(short) >= 7 and long_.endswith(short))
 
 
 def find_customer_by_phone(session: Session, phone: str) -> Customer | None:
@@ -76,7 +60,7 @@ def find_customer_by_phone(session: Session, phone: str) -> Customer | None:
     matches = [
         c
         for c in session.exec(select(Customer).where(col(Customer.phone).is_not(None)))
-        if _same_phone(phone_digits(c.phone or ""), wanted)
+        if same_phone(c.phone or "", wanted)
     ]
     return matches[0] if len(matches) == 1 else None
 

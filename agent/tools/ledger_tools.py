@@ -13,6 +13,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from agent.language.amounts import parse_amount
+from agent.language.dates import parse_loose_date
+from agent.language.loan_numbers import canonical
+from agent.language.yesno import is_affirmative
 from agent.ledger import repository as repo
 from agent.ledger.models import Customer, Loan, PaymentLink
 from agent.policy import rules
@@ -26,9 +30,7 @@ from agent.policy.calculations import (
 )
 from agent.policy.config import EscalationReason
 from agent.policy.formatting import format_date, format_money
-from agent.tools.confirmation import is_affirmative
 from agent.tools.context import ConversationContext, EscalationRequest
-from agent.tools.parsing import parse_amount, parse_loose_date
 from agent.tools.results import ok, refused, safe_tool
 
 UNKNOWN_LOAN = (
@@ -142,9 +144,9 @@ def _authorized_loan(ctx: ConversationContext, loan_id: str | None) -> Loan | st
         return refused(*NOT_VERIFIED)
     loans = _own_loans(ctx)
     if loan_id:
-        wanted = repo.normalise_loan_id(loan_id)
+        wanted = canonical(loan_id)
         for loan in loans:
-            if repo.normalise_loan_id(loan.id) == wanted:
+            if canonical(loan.id) == wanted:
                 return loan
         ctx.audit("authorization", {"decision": "refused", "loan_id": loan_id})
         return refused(*UNKNOWN_LOAN)

@@ -11,6 +11,7 @@ import pytest
 
 from agent.engine.offline import dialogue
 from agent.engine.offline.intents import IntentMatcher
+from agent.engine.offline.state import Task
 from agent.engine.offline.understanding import (
     cannot_pay_until,
     contact_changes,
@@ -373,12 +374,11 @@ def test_named_amount_answers_an_amount_question(intent_matcher: IntentMatcher) 
 
 
 def test_merge_replaces_the_named_amount() -> None:
-    pending = {
-        "intent": "promise_to_pay",
-        "slots": {"amount_keyword": "past_due", "date": "2026-03-13"},
-    }
+    pending = Task.model_validate(
+        {"intent": "promise_to_pay", "slots": {"amount_keyword": "past_due", "date": "2026-03-13"}}
+    )
     merged = dialogue.merge(pending, {"amount": "90.00"})
-    assert merged["slots"] == {"amount": "90.00", "date": "2026-03-13"}
+    assert merged.slots.filled() == {"amount": "90.00", "date": "2026-03-13"}
 
 
 @pytest.mark.parametrize(

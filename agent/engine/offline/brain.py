@@ -24,7 +24,15 @@ from agent.engine import session_facts
 from agent.engine.offline import dialogue
 from agent.engine.offline.handlers import Step, TaskHandlers, Tasks, Turn
 from agent.engine.offline.intents import IntentMatcher
-from agent.engine.offline.understanding import ACCOUNT_INTENTS, understand
+from agent.engine.offline.state import (
+    DialogueState,
+    IdentityPartial,
+    LoanChoice,
+    Slots,
+    Task,
+    TaskStatus,
+)
+from agent.engine.offline.understanding import ACCOUNT_INTENTS, READ_INTENTS, understand
 from agent.engine.templates import Templates
 from agent.policy.config import PolicyConfig
 
@@ -51,7 +59,7 @@ class OfflineBrain(TaskHandlers):
                 tool_calls=[{"name": step.tool, "args": args, "id": call_id, "type": "tool_call"}],
                 additional_kwargs={PLAN_KEY: turn.plan, "tag": step.tag},
             )
-        return AIMessage(content=step.text or "", additional_kwargs={STATE_KEY: step.state})
+        return AIMessage(content=step.text or "", additional_kwargs={STATE_KEY: step.state.dump()})
 
     def _read_turn(self, messages: list[BaseMessage]) -> Turn:
         system = next((m for m in messages if isinstance(m, SystemMessage)), None)
@@ -59,12 +67,12 @@ class OfflineBrain(TaskHandlers):
         facts.setdefault("today", date.today().isoformat())
         last_human = max(i for i, m in enumerate(messages) if isinstance(m, HumanMessage))
         text = str(messages[last_human].content)
-        state: dict[str, Any] = {}
+        state = DialogueState()
         for m in reversed(messages[:last_human]):
             if isinstance(m, AIMessage) and m.name == "human_agent":
                 break  # a person had the chat since: what we asked before is stale
             if isinstance(m, AIMessage) and STATE_KEY in m.additional_kwargs:
-                state = m.additional_kwargs[STATE_KEY]
+                state = DialogueState.load(m.additional_kwargs[STATE_KEY])
                 break
         plan = None
         calls = 0
@@ -91,8 +99,8 @@ class OfflineBrain(TaskHandlers):
     # --- the policy --------------------------------------------------------------------
 
     def _next(self, turn: Turn) -> Step:
-        tasks: Tasks = list(turn.plan["tasks"])
-        escalation = next((t for t in tasks if t["intent"] == "escalate"), None)
+        tasks: Tasks = list(turn.tasks)
+        escalation = next((t for t in tasks if t.kind == "escalate"), None)
         if escalation is not None and self._corrects_pending(turn, escalation):
             tasks = [t for t in tasks if t is not escalation]  # "no that's wrong, Friday"
         elif escalation is not None:
@@ -121,24 +129,28 @@ class OfflineBrain(TaskHandlers):
         verified = bool(turn.facts.get("verified")) or verification is not None
         if not tasks and verified and identity.get("loan_number") and len(turn.text) <= 40:
             # A bare loan number from a verified customer: "tell me about that loan".
-            tasks = [{"intent": "balance", "slots": {"loan_id": identity["loan_number"]}}]
+            tasks = [Task(kind="balance", slots=Slots(loan_id=identity["loan_number"]))]
         if not tasks:
             return self._no_task(turn, identity)
 
         verified = turn.facts.get("verified", False) or verification is not None
-        needs_account = [t for t in tasks if t["intent"] in ACCOUNT_INTENTS]
+        needs_account = [t for t in tasks if t.kind in ACCOUNT_INTENTS]
         if needs_account and not verified:
             return self._ask_identity(turn, identity, needs_account)
+        inferred = self._infer_loans(turn, tasks)
+        if isinstance(inferred, Step):
+            return inferred
+        tasks = inferred
 
         parts = list(prefix)
-        new_state: dict[str, Any] = {}
+        new_state = DialogueState()
         for index, task in enumerate(tasks):
             out = self._task(turn, index, task)
             if out.tool is not None:
                 return out
             if out.text:
                 parts.append(out.text)
-            new_state.update(out.state)
+            new_state = new_state.merged(out.state)
         return Step(text=" ".join(parts), state=new_state)
 
     # --- identity ----------------------------------------------------------------------
@@ -147,10 +159,10 @@ class OfflineBrain(TaskHandlers):
         """Identity details of this message, completed by those kept from earlier turns.
         ``given`` says whether this message itself carried a date of birth or ZIP."""
         identity = dict(turn.plan["identity"])
-        partial = turn.state.get("identity_partial", {})
+        partial = turn.state.identity_partial
         identity["given"] = bool(identity["dob"] or identity["zip"])
-        identity["dob"] = identity["dob"] or partial.get("dob")
-        identity["zip"] = identity["zip"] or partial.get("zip")
+        identity["dob"] = identity["dob"] or partial.dob
+        identity["zip"] = identity["zip"] or partial.zip
         return identity
 
     def _verification_call(self, turn: Turn, identity: dict[str, Any]) -> Step | None:
@@ -188,82 +200,90 @@ class OfflineBrain(TaskHandlers):
             if verification.get("error") == "verification_locked":
                 return Step(text=self.t.render("escalated.verification_failed"))
             left = int(verification.get("attempts_left", 0))
-            pending = state.get("pending_tasks", []) or [
-                t for t in tasks if t["intent"] in ACCOUNT_INTENTS
+            pending = state.pending_tasks or [
+                t.at(TaskStatus.AWAITING_VERIFICATION) for t in tasks if t.kind in ACCOUNT_INTENTS
             ]
             return Step(
                 text=self.t.render(
                     "verification_failed", attempts_left=left, plural="" if left == 1 else "s"
                 ),
-                state={
-                    "awaiting": "verification",
-                    "pending_tasks": pending,
-                    "identity_partial": _partial(identity),
-                },
+                state=DialogueState(
+                    awaiting="verification",
+                    pending_tasks=pending,
+                    identity_partial=_partial(identity),
+                ),
             )
         name = verification.get("first_name") or ""
-        if not [t for t in tasks if t["intent"] not in {"affirm", "greeting", "thanks"}]:
-            tasks = state.get("pending_tasks", [])
+        if not [t for t in tasks if t.kind not in {"affirm", "greeting", "thanks"}]:
+            tasks = state.pending_tasks
             if not tasks:
                 return Step(text=self.t.render("verified_what_next", first_name=name))
         return tasks, self.t.render("verified", first_name=name)
 
     def _no_task(self, turn: Turn, identity: dict[str, Any]) -> Step:
         facts, state = turn.facts, turn.state
-        keep = {
-            "pending_tasks": state.get("pending_tasks", []),
-            "identity_partial": _partial(identity),
-        }
+        keep = {"pending_tasks": state.pending_tasks, "identity_partial": _partial(identity)}
         if turn.result("identify_customer") and not facts.get("verified"):
             return Step(
                 text=self.t.render("ask_verification_after_identifier"),
-                state={"awaiting": "verification", **keep},
+                state=DialogueState(awaiting="verification", **keep),
             )
         if not facts.get("verified") and (identity["dob"] or identity["zip"]):
             if facts.get("verification_locked"):
                 return Step(text=self.t.render("escalated.verification_failed"))
             if not (facts.get("customer_known") or facts.get("identified")):
                 return Step(
-                    text=self.t.render("ask_identifier"), state={"awaiting": "identifier", **keep}
+                    text=self.t.render("ask_identifier"),
+                    state=DialogueState(awaiting="identifier", **keep),
                 )
             if identity["dob"] and identity["zip"]:
                 return Step(
                     text=self.t.render("ask_verification"),
-                    state={"awaiting": "verification", **keep},
+                    state=DialogueState(awaiting="verification", **keep),
                 )
             missing = "your 5-digit ZIP code" if identity["dob"] else "your date of birth"
             return Step(
                 text=self.t.render("ask_verification_partial", missing=missing),
-                state={"awaiting": "verification", **keep},
+                state=DialogueState(awaiting="verification", **keep),
             )
         if facts.get("verified") and identity["given"]:
             return Step(text=self.t.render("already_verified"))
-        streak = int(state.get("not_understood", 0)) + 1
+        streak = state.not_understood + 1
         if streak >= 2:
             return Step(
                 text=self.t.render("not_understood_offer_human"),
-                state={
-                    "awaiting": "offer_human",
-                    "not_understood": streak,
-                    "offer_summary": "The assistant could not understand the request.",
-                },
+                state=DialogueState(
+                    awaiting="offer_human",
+                    not_understood=streak,
+                    offer_summary="The assistant could not understand the request.",
+                ),
             )
-        return Step(text=self.t.render("not_understood"), state={"not_understood": streak})
+        options = [self.t.render(f"intent_labels.{i}") for i in turn.plan.get("clarify", [])]
+        if options:  # the model was not sure enough to act: one clarifying question
+            key = "clarify_two" if len(options) == 2 else "clarify_one"
+            return Step(
+                text=self.t.render(key, first=options[0], second=options[-1]),
+                state=DialogueState(not_understood=streak),
+            )
+        return Step(
+            text=self.t.render("not_understood"), state=DialogueState(not_understood=streak)
+        )
 
     def _ask_identity(self, turn: Turn, identity: dict[str, Any], tasks: Tasks) -> Step:
         facts = turn.facts
-        state = {
-            "awaiting": "verification",
-            "pending_tasks": tasks,
-            "identity_partial": _partial(identity),
-        }
+        state = DialogueState(
+            awaiting="verification",
+            pending_tasks=[t.at(TaskStatus.AWAITING_VERIFICATION) for t in tasks],
+            identity_partial=_partial(identity),
+        )
         if facts.get("verification_locked"):
             return Step(text=self.t.render("escalated.verification_failed"))
         if not (facts.get("customer_known") or facts.get("identified")) and not turn.result(
             "identify_customer"
         ):
             return Step(
-                text=self.t.render("ask_identifier"), state={**state, "awaiting": "identifier"}
+                text=self.t.render("ask_identifier"),
+                state=state.model_copy(update={"awaiting": "identifier"}),
             )
         if turn.result("identify_customer"):
             return Step(text=self.t.render("ask_verification_after_identifier"), state=state)
@@ -278,114 +298,155 @@ class OfflineBrain(TaskHandlers):
 
     def _continue_from_state(self, turn: Turn, tasks: Tasks) -> Tasks | Step:
         state = turn.state
-        awaiting = state.get("awaiting") or ""
+        awaiting = state.awaiting or ""
         if awaiting in {"offer_human", "offer_hardship"}:
             step = self._answer_offer(turn, awaiting, tasks)
             if step is not None:
                 return step
         asked_links = dialogue.substantive(tasks)
         bare_links = bool(asked_links) and all(
-            t["intent"] == "payment_link"
-            and not {"amount", "amount_keyword"} & set(t.get("slots", {}))
+            t.kind == "payment_link" and not t.slots.amount and not t.slots.amount_keyword
             for t in asked_links
         )
         if (
             awaiting == "offer_link"
-            and state.get("task")
+            and state.task is not None
             and (("affirm" in turn.intents and not asked_links) or bare_links)
         ):
-            return [state["task"]]  # "yes", "yes send the link", "send it"
+            return [state.task]  # "yes", "yes send the link", "send it"
         if awaiting == "verification" and not dialogue.substantive(tasks):
-            return state.get("pending_tasks", []) if turn.facts.get("verified") else tasks
+            return state.pending_tasks if turn.facts.get("verified") else tasks
         if awaiting == "loan_choice":
             picked = self._answer_loan_choice(turn, tasks)
             if picked is not None:
                 return picked
-        pending = state.get("task")
-        if pending and awaiting == "confirmation":
+            if dialogue.digression(tasks, turn.intents):
+                # "how much is on each?" before choosing: the answer, then the question again.
+                return [*tasks, *state.pending_tasks]
+        pending = state.task
+        if pending is not None and awaiting == "confirmation":
             tasks = [_refer_back(t, pending, turn.text) for t in tasks]
-        if pending and (
+            switched = self._other_loan_for(turn, pending)
+            if switched is not None:
+                return [switched]  # "no, the other one": the same proposal on the other loan
+        if pending is not None and (
             awaiting.startswith("slot:") or awaiting in {"confirmation", "offer_hardship"}
         ):
-            values = dialogue.fresh_values(
-                pending["intent"], turn.text, turn.today, turn.loan_number
-            )
+            values = dialogue.fresh_values(pending.kind, turn.text, turn.today, turn.loan_number)
             asked = awaiting.removeprefix("slot:")
-            if dialogue.answers_pending(pending["intent"], asked, tasks, values, turn.text):
-                return [dialogue.merge(pending, values)]
+            if dialogue.answers_pending(pending.kind, asked, tasks, values, turn.text):
+                return [dialogue.merge(pending, values)]  # an answer, or a correction
+        if (
+            pending is not None
+            and state.waits_for_task()
+            and dialogue.digression(tasks, turn.intents)
+        ):
+            # A question in between ("when is it due again?") does not drop the task: the
+            # answer, then the task again (its question, or its proposal to say yes to).
+            if pending.loan_id and _THAT_LOAN.search(turn.text):
+                tasks = [t if t.loan_id else t.on_loan(pending.loan_id) for t in tasks]
+            return [*tasks, pending]
         return tasks
+
+    def _other_loan_for(self, turn: Turn, pending: Task) -> Task | None:
+        loans = list(turn.facts.get("customer_loans") or [])
+        if len(loans) != 2 or not pending.loan_id or not _OTHER.search(turn.text):
+            return None
+        others = [loan for loan in loans if loan != pending.loan_id]
+        return pending.on_loan(others[0]) if len(others) == 1 else None
 
     def _the_other_loan(self, turn: Turn, tasks: Tasks) -> Tasks | None:
         """ "And the other one?" after a question answered for one of two loans: the same
         question (or the new one: "what's the payoff on the other one") about the other."""
-        last = turn.state.get("last_read") or {}
+        last = turn.state.last_read
         loans = list(turn.facts.get("customer_loans") or [])
-        if not last or len(loans) != 2 or not _OTHER.search(turn.text):
+        if last is None or len(loans) != 2 or not _OTHER.search(turn.text):
             return None
-        others = [loan for loan in loans if loan not in last.get("loans", [])]
+        others = [loan for loan in loans if loan not in last.loans]
         if len(others) != 1:
             return None
-        asked = [t for t in dialogue.substantive(tasks) if not t.get("slots", {}).get("loan_id")]
+        asked = [t for t in dialogue.substantive(tasks) if not t.loan_id]
         if asked:
-            return [{**t, "slots": {**t.get("slots", {}), "loan_id": others[0]}} for t in asked]
-        return [{"intent": last["intent"], "cue": True, "slots": {"loan_id": others[0]}}]
+            return [t.on_loan(others[0]) for t in asked]
+        return [Task(kind=last.kind, cue=True, slots=Slots(loan_id=others[0]))]
 
-    def _corrects_pending(self, turn: Turn, escalation: dict[str, Any]) -> bool:
+    def _infer_loans(self, turn: Turn, tasks: Tasks) -> Tasks | Step:
+        """A customer with several loans who said something only one of them fits (an
+        amount one of them has past due or as its payoff, "the late one", a late fee to
+        waive when only one has one): that loan, without asking which. Reads the
+        summaries of all the customer's loans once (tag ``infer``) to know."""
+        if len(turn.facts.get("customer_loans") or []) < 2:
+            return tasks
+        hinted = [
+            i for i, t in enumerate(tasks) if not t.loan_id and dialogue.loan_hint(t, turn.text)
+        ]
+        if not hinted:
+            return tasks
+        result = turn.result("get_account_summary", "infer")
+        if result is None:
+            return Step("get_account_summary", {}, tag="infer")
+        if result.get("status") != "ok":
+            return tasks
+        summaries = result.get("loans", [])
+        inferred = list(tasks)
+        for i in hinted:
+            loan = dialogue.fitting_loan(inferred[i], turn.text, summaries)
+            if loan is not None:
+                inferred[i] = inferred[i].on_loan(loan)
+        return inferred
+
+    def _corrects_pending(self, turn: Turn, escalation: Task) -> bool:
         """ "That's not right, make it $90": a correction of what we just proposed or
         asked, not a dispute of the debt."""
         state = turn.state
-        awaiting = state.get("awaiting") or ""
-        pending = state.get("task")
+        awaiting = state.awaiting or ""
+        pending = state.task
         if (
-            escalation["slots"].get("reason") != "dispute"
-            or not pending
+            escalation.slots.reason != "dispute"
+            or pending is None
             or not (awaiting == "confirmation" or awaiting.startswith("slot:"))
         ):
             return False
-        return bool(
-            dialogue.fresh_values(pending["intent"], turn.text, turn.today, turn.loan_number)
-        )
+        return bool(dialogue.fresh_values(pending.kind, turn.text, turn.today, turn.loan_number))
 
     def _answer_offer(self, turn: Turn, awaiting: str, tasks: Tasks) -> Step | None:
         intents = turn.intents
         bare_yes = "affirm" in intents and not dialogue.substantive(tasks)
         if awaiting == "offer_hardship":
-            pending = turn.state.get("task") or {}
+            pending = turn.state.task
             values = dialogue.fresh_values("promise_to_pay", turn.text, turn.today, None)
-            if pending and values.get("date"):
+            if pending is not None and values.get("date"):
                 return None  # a new date: the promise goes on
             refuses = dialogue.cannot(turn.text) or (
                 "deny" in intents and not dialogue.substantive(tasks)
             )
             if bare_yes or refuses:
-                return self._escalate(turn, "hardship", turn.state.get("offer_summary", ""))
+                return self._escalate(turn, "hardship", turn.state.offer_summary)
             return None
         if bare_yes:
-            return self._escalate(turn, "human_request", turn.state.get("offer_summary", ""))
+            return self._escalate(turn, "human_request", turn.state.offer_summary)
         return None
 
     def _answer_loan_choice(self, turn: Turn, tasks: Tasks) -> Tasks | None:
+        """The loan chosen: the tasks that waited for it go on, slots and all."""
         state = turn.state
+        choice = state.loan_choice or LoanChoice()
         loan = dialogue.chosen_loan(
-            turn.text,
-            turn.loan_number,
-            state.get("loans", []),
-            state.get("balances"),
-            state.get("past_due"),
+            turn.text, turn.loan_number, choice.loans, choice.balances, choice.past_due
         )
         if loan is None:
             return None
+        # "the one with $110 past due" describes the loan (its cue for a read of what is
+        # past due is no question); "L301, and what's my payoff?" asks something new.
+        asks = dialogue.asks(turn.text)
         others = [
             t
             for t in dialogue.substantive(tasks)
-            if t.get("cue") and not dialogue.is_bare(turn.text)
+            if t.cue and not dialogue.is_bare(turn.text) and (asks or t.kind not in READ_INTENTS)
         ]
         if others:
             return None
-        return [
-            {**t, "slots": {**t.get("slots", {}), "loan_id": loan}}
-            for t in state.get("pending_tasks", [])
-        ]
+        return [t.on_loan(loan).at(TaskStatus.NEW) for t in state.pending_tasks]
 
 
 def _parse_result(message: ToolMessage, tags: dict[str, str | None]) -> dict[str, Any]:
@@ -403,26 +464,28 @@ _OTHER = re.compile(
     r"\b(the )?other (one|loan|account)\b|\bwhat about the (second|first) (one|loan)\b",
     re.IGNORECASE,
 )
+# "when is the next payment on that one?" while a task about one loan waits.
+_THAT_LOAN = re.compile(r"\b(that|this|the same) (one|loan|account)\b|\bon it\b", re.IGNORECASE)
 _REFERENCE = re.compile(r"\b(it|that|this|the same( amount)?|that amount)\b", re.IGNORECASE)
 
 
-def _refer_back(task: dict[str, Any], pending: dict[str, Any], text: str) -> dict[str, Any]:
+def _refer_back(task: Task, pending: Task, text: str) -> Task:
     """ "send me a link for it": the amount (and loan) of the proposal we just made."""
-    slots = task.get("slots", {})
+    slots = task.slots
     if (
-        task["intent"] != "payment_link"
-        or slots.get("amount")
-        or slots.get("amount_keyword")
+        task.kind != "payment_link"
+        or slots.amount
+        or slots.amount_keyword
         or not _REFERENCE.search(text)
     ):
         return task
     carried = {
-        k: v
-        for k, v in pending.get("slots", {}).items()
-        if k in {"amount", "amount_keyword", "loan_id"} and v
+        k: getattr(pending.slots, k)
+        for k in ("amount", "amount_keyword", "loan_id")
+        if getattr(pending.slots, k) and not getattr(slots, k)
     }
-    return {**task, "slots": {**carried, **slots}}
+    return task.model_copy(update={"slots": slots.model_copy(update=carried)})
 
 
-def _partial(identity: dict[str, Any]) -> dict[str, Any]:
-    return {k: identity[k] for k in ("dob", "zip") if identity.get(k)}
+def _partial(identity: dict[str, Any]) -> IdentityPartial:
+    return IdentityPartial(dob=identity.get("dob"), zip=identity.get("zip"))

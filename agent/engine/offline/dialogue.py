@@ -10,12 +10,20 @@ can merge an answer into the task that was waiting for it.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
-from agent.engine.offline.slots import ORDINAL_WORDS
-from agent.engine.offline.understanding import READ_INTENTS, SOCIAL_INTENTS, task_slots
-from agent.tools.parsing import parse_amount
+from agent.engine.offline.state import Task, tasks_from_plan
+from agent.engine.offline.understanding import (
+    READ_INTENTS,
+    SOCIAL_INTENTS,
+    WRITE_INTENTS,
+    task_slots,
+)
+from agent.language.amounts import parse_amount
+from agent.language.number_words import ORDINAL_WORDS
 
 # Which slots each task can take from a follow-up message.
 TASK_SLOTS: dict[str, tuple[str, ...]] = {
@@ -26,8 +34,6 @@ TASK_SLOTS: dict[str, tuple[str, ...]] = {
     "deferral": ("loan_id",),
     "fee_waiver": ("loan_id",),
 }
-# Slots that replace each other: a new amount replaces a named one and back.
-EXCLUSIVE = {"amount": "amount_keyword", "amount_keyword": "amount"}
 _FILLER = re.compile(
     r"\b(the|a|an|on|of|for|it|its|it's|that|this|one|loan|number|no|#|please|pls|ok|okay|"
     r"then|just|make|let's|lets|say|do|can|i|i'll|we|use|is|my|account|instead|actually|"
@@ -37,8 +43,20 @@ _FILLER = re.compile(
 )
 
 
-def substantive(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [t for t in tasks if t["intent"] not in SOCIAL_INTENTS]
+def substantive(tasks: Sequence[Task | dict[str, Any]]) -> list[Task]:
+    return [t for t in tasks_from_plan(list(tasks)) if t.kind not in SOCIAL_INTENTS]
+
+
+# Questions that can come in between without dropping a task that waits for an answer.
+DIGRESSIONS = READ_INTENTS | {"policy_question", "how_to_pay", "contact_info", "account_admin"}
+
+
+def digression(tasks: Sequence[Task], intents: Sequence[str]) -> bool:
+    """True when the message only asks a question ("what's my balance again?", "how do
+    deferrals work?"): the task waiting for a yes or a slot stays. A "no", a new request
+    or small talk ("thanks, bye") is not a digression."""
+    asked = substantive(tasks)
+    return bool(asked) and "deny" not in intents and all(t.kind in DIGRESSIONS for t in asked)
 
 
 def fresh_values(intent: str, text: str, today: date, loan_number: str | None) -> dict[str, Any]:
@@ -68,36 +86,94 @@ _CORRECTED_AMOUNT = re.compile(
 
 
 def answers_pending(
-    pending_intent: str, asked: str, tasks: list[dict[str, Any]], values: dict[str, Any], text: str
+    pending_intent: str,
+    asked: str,
+    tasks: Sequence[Task | dict[str, Any]],
+    values: dict[str, Any],
+    text: str,
 ) -> bool:
     """True when a message with ``values`` for the pending task is an answer to it rather
     than a new request. ``asked`` is the slot we asked for ("amount", "date"...) or
     "confirmation" when we proposed the task and asked for a yes."""
     if not values:
         return False
-    others = [t for t in substantive(tasks) if t["intent"] != pending_intent]
+    others = [t for t in substantive(tasks) if t.kind != pending_intent]
     if not others:
         return True
     if _QUESTION.search(text) and asked == "confirmation":
         return False  # a question while a proposal waits is a new request
+    if _QUESTION.search(text) and asked == "amount" and not values.get("amount"):
+        return False  # "what's the payoff?" asks it; "the payoff amount" names it
     if (
         asked == "amount"
         and set(values) & {"amount", "amount_keyword"}
-        and all(t["intent"] in READ_INTENTS for t in others)
+        and all(t.kind in READ_INTENTS for t in others)
     ):
         # "my next installment" / "the payoff amount" names the amount we asked for.
         return True
     # A guess from the embeddings alone (no cue) does not outweigh a filled slot.
-    return all(not t.get("cue") for t in others)
+    return all(not t.cue for t in others)
 
 
-def merge(task: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
-    slots = dict(task.get("slots", {}))
-    for key, value in values.items():
-        if key in EXCLUSIVE:
-            slots.pop(EXCLUSIVE[key], None)
-        slots[key] = value
-    return {**task, "slots": slots}
+def merge(task: Task, values: dict[str, Any]) -> Task:
+    """The task with the values of an answer or a correction: each replaces its slot
+    (a new amount replaces a named one and back)."""
+    return task.with_slots(**values)
+
+
+# Tasks about one loan, for which a customer with several loans must say (or we infer)
+# which one.
+ONE_LOAN_TASKS = WRITE_INTENTS | {"payment_link"}
+# "the late one", "the loan that's behind": names a loan among several.
+_THE_LATE_ONE = re.compile(
+    r"\b(late|overdue|past[- ]due|behind)( one| loan| account)\b|"
+    r"\bthe (one|loan|account) (that'?s|that is|i'?m|i am|which is) (late|overdue|past[- ]due|"
+    r"behind)\b|\bthe (one|loan) (i'?m|i am) behind on\b",
+    re.IGNORECASE,
+)
+
+
+def loan_hint(task: Task, text: str) -> bool:
+    """Whether what the customer said may single out one of their loans."""
+    if task.kind in ONE_LOAN_TASKS:
+        return bool(
+            task.slots.amount
+            or task.slots.amount_keyword == "past_due"
+            or task.kind == "fee_waiver"
+            or _BEHIND.search(text.lower())
+        )
+    return task.kind in READ_INTENTS and bool(_THE_LATE_ONE.search(text))
+
+
+def fitting_loan(task: Task, text: str, summaries: Sequence[dict[str, Any]]) -> str | None:
+    """The one loan (of the account summaries) that fits what the customer said, or None
+    when none or several do: an amount one loan has past due (or as its payoff today);
+    what is past due, "the late one", when one loan is behind; a late fee to waive when
+    one loan has one. An amount that only equals an installment does not single a loan
+    out (customers pay "$90" toward either)."""
+    past_due = {s["loan_id"]: parse_amount(s.get("past_due_amount")) or 0 for s in summaries}
+    late = [loan for loan, owed in past_due.items() if owed > 0]
+    amount = task.slots.amount
+    if amount is not None and task.kind in ONE_LOAN_TASKS:
+        owed = [loan for loan in late if past_due[loan] == amount]
+        if len(owed) == 1:
+            return owed[0]
+        payoff = [
+            s["loan_id"] for s in summaries if parse_amount(s.get("payoff_amount_today")) == amount
+        ]
+        if len(payoff) == 1:
+            return payoff[0]
+    if task.kind == "fee_waiver":
+        with_fee = [
+            s["loan_id"] for s in summaries if (parse_amount(s.get("unpaid_fees")) or 0) > 0
+        ]
+        return with_fee[0] if len(with_fee) == 1 else None
+    named_late = task.slots.amount_keyword == "past_due" or (
+        _BEHIND.search(text.lower()) if task.kind in ONE_LOAN_TASKS else _THE_LATE_ONE.search(text)
+    )
+    if named_late and len(late) == 1:
+        return late[0]
+    return None
 
 
 def chosen_loan(
@@ -115,6 +191,9 @@ def chosen_loan(
     lowered = text.lower()
     if not loans:
         return None
+    by_amount = _by_amount(lowered, loans, past_due or {}, balances or {})
+    if by_amount is not None:
+        return by_amount  # "the $110 one", "the one with 110 past due"
     behind = _the_one_behind(lowered, loans, past_due or {})
     if behind is not None:
         return behind
@@ -151,6 +230,29 @@ def _the_one_behind(text: str, loans: list[str], past_due: dict[str, str]) -> st
     return late[0] if len(late) == 1 else None
 
 
+def mentions_amount(text: str, amount: Decimal) -> bool:
+    """Whether ``text`` names this amount ("110", "$110.00", "1,922.96")."""
+    forms = {f"{amount:.2f}", f"{amount:,.2f}"}
+    if amount == amount.to_integral_value():
+        forms |= {str(int(amount)), f"{int(amount):,}"}
+    return any(re.search(rf"(?<![\d.,]){re.escape(form)}(?![\d]|[.,]\d)", text) for form in forms)
+
+
+def _by_amount(
+    text: str, loans: list[str], past_due: dict[str, str], balances: dict[str, str]
+) -> str | None:
+    """The one loan whose past-due amount (or else payoff) the text names."""
+    for figures in (past_due, balances):
+        named = [
+            loan
+            for loan in loans
+            if (amount := parse_amount(figures.get(loan))) and mentions_amount(text, amount)
+        ]
+        if len(named) == 1:
+            return named[0]
+    return None
+
+
 def _by_balance(text: str, loans: list[str], balances: dict[str, str]) -> str | None:
     amounts = {
         loan: amount for loan in loans if (amount := parse_amount(balances.get(loan))) is not None
@@ -181,6 +283,11 @@ _CANNOT = re.compile(
     r"impossible|don'?t think so|not possible)\b",
     re.IGNORECASE,
 )
+
+
+def asks(text: str) -> bool:
+    """Whether the message asks a question."""
+    return bool(_QUESTION.search(text))
 
 
 def cannot(text: str) -> bool:

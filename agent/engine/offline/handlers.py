@@ -15,6 +15,16 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from agent.engine.offline.state import (
+    DialogueState,
+    LastRead,
+    LoanChoice,
+    Slots,
+    Task,
+    TaskStatus,
+    tasks_from_plan,
+    waiting,
+)
 from agent.engine.templates import Templates
 from agent.policy.config import PolicyConfig
 from agent.policy.formatting import format_date, format_money, ordinal
@@ -38,7 +48,7 @@ LOAN_ERRORS = {
     "internal_error",
     "no_loans",
 }
-Tasks = list[dict[str, Any]]
+Tasks = list[Task]
 
 
 @dataclass
@@ -49,9 +59,13 @@ class Turn:
     text: str  # normalised customer text
     raw_text: str
     plan: dict[str, Any]
-    state: dict[str, Any]  # from the previous reply
+    state: DialogueState  # from the previous reply
     results: list[tuple[str, dict[str, Any]]]  # (tool name, parsed result), in order
     calls_made: int
+    tasks: Tasks = field(init=False)  # the plan's tasks, typed
+
+    def __post_init__(self) -> None:
+        self.tasks = tasks_from_plan(self.plan["tasks"])
 
     def result(self, name: str, tag: str | None = None) -> dict[str, Any] | None:
         for tool_name, value in reversed(self.results):
@@ -65,7 +79,7 @@ class Turn:
 
     @property
     def intents(self) -> list[str]:
-        return [t["intent"] for t in self.plan["tasks"]]
+        return [t.kind for t in self.tasks]
 
     @property
     def loan_number(self) -> str | None:
@@ -78,7 +92,7 @@ class Step:
     args: dict[str, Any] = field(default_factory=dict)
     tag: str | None = None
     text: str | None = None
-    state: dict[str, Any] = field(default_factory=dict)
+    state: DialogueState = field(default_factory=DialogueState)
 
 
 class TaskHandlers:
@@ -94,16 +108,16 @@ class TaskHandlers:
 
     # --- tasks -------------------------------------------------------------------------
 
-    def _task(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
-        handler = getattr(self, f"_do_{task['intent']}", None)
+    def _task(self, turn: Turn, index: int, task: Task) -> Step:
+        handler = getattr(self, f"_do_{task.kind}", None)
         if handler is None:
             return Step(text=self.t.render("not_understood"))
         return handler(turn, index, task)
 
-    def _do_escalate(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
-        reason = task["slots"]["reason"]
+    def _do_escalate(self, turn: Turn, index: int, task: Task) -> Step:
+        reason = task.slots.reason or "human_request"
         summary = f"The customer's message suggests {reason.replace('_', ' ')}."
-        if not task["slots"].get("beyond_promise_window"):
+        if not task.slots.beyond_promise_window:
             return self._escalate(turn, reason, summary)
         # "I can't pay until the 30th", beyond the promise window: the rule, then a person.
         summary = "The customer cannot pay within the promise-to-pay window."
@@ -115,30 +129,29 @@ class TaskHandlers:
             step = Step(text=f"{rule} {step.text}")
         return step
 
-    def _summary(self, turn: Turn, index: int, task: dict[str, Any]) -> dict[str, Any] | Step:
+    def _summary(self, turn: Turn, index: int, task: Task) -> dict[str, Any] | Step:
         tag = f"summary:{index}"
         result = turn.result("get_account_summary", tag)
         if result is None:
-            return Step(
-                "get_account_summary", {"loan_id": task.get("slots", {}).get("loan_id")}, tag=tag
-            )
+            return Step("get_account_summary", {"loan_id": task.loan_id}, tag=tag)
         return result
 
-    def _loans_or_refusal(
-        self, result: dict[str, Any], task: dict[str, Any]
-    ) -> list[dict[str, Any]] | Step:
+    def _loans_or_refusal(self, result: dict[str, Any], task: Task) -> list[dict[str, Any]] | Step:
         if result.get("status") != "ok":
             return self._refusal(result, task)
         return result.get("loans", [])
 
-    def _refusal(self, result: dict[str, Any], task: dict[str, Any]) -> Step:
+    def _refusal(self, result: dict[str, Any], task: Task) -> Step:
         error = result.get("error")
         if error == "loan_choice_needed":
             return self._which_loan(result.get("loans", []), task, None, result.get("past_due"))
         if error == "identity_not_verified":
             return Step(
                 text=self.t.render("ask_verification"),
-                state={"awaiting": "verification", "pending_tasks": [task]},
+                state=DialogueState(
+                    awaiting="verification",
+                    pending_tasks=[task.at(TaskStatus.AWAITING_VERIFICATION)],
+                ),
             )
         if error == "internal_error":
             return Step(text=self.t.render("tool_error"))
@@ -147,21 +160,22 @@ class TaskHandlers:
     def _which_loan(
         self,
         loans: list[str],
-        task: dict[str, Any],
+        task: Task,
         balances: dict[str, str] | None = None,
         past_due: dict[str, str] | None = None,
     ) -> Step:
-        """Ask which loan; ``balances`` (payoff today per loan) and ``past_due`` let "the
-        smaller one" or "the one that's behind" answer."""
-        state: dict[str, Any] = {"awaiting": "loan_choice", "pending_tasks": [task], "loans": loans}
-        if balances:
-            state["balances"] = balances
-        if past_due:
-            state["past_due"] = past_due
+        """Ask which loan, keeping the task and its slots to go on with after the answer;
+        ``balances`` (payoff today per loan) and ``past_due`` let "the smaller one" or
+        "the one that's behind" answer."""
+        state = DialogueState(
+            awaiting="loan_choice",
+            pending_tasks=[task.at(TaskStatus.AWAITING_LOAN)],
+            loan_choice=LoanChoice(loans=loans, balances=balances or {}, past_due=past_due or {}),
+        )
         return Step(text=self.t.render("which_loan", loans=", ".join(loans)), state=state)
 
     def _read_answer(
-        self, turn: Turn, index: int, task: dict[str, Any], render: Callable[[dict[str, Any]], str]
+        self, turn: Turn, index: int, task: Task, render: Callable[[dict[str, Any]], str]
     ) -> Step:
         summary = self._summary(turn, index, task)
         if isinstance(summary, Step):
@@ -170,10 +184,13 @@ class TaskHandlers:
         if isinstance(loans, Step):
             return loans
         # Remembered so that "and the other one?" can ask the same about the other loan.
-        answered = {"intent": task["intent"], "loans": [loan["loan_id"] for loan in loans]}
-        return Step(text=" ".join(render(loan) for loan in loans), state={"last_read": answered})
+        answered = LastRead(kind=task.kind, loans=[loan["loan_id"] for loan in loans])
+        return Step(
+            text=" ".join(render(loan) for loan in loans),
+            state=DialogueState(last_read=answered),
+        )
 
-    def _do_balance(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+    def _do_balance(self, turn: Turn, index: int, task: Task) -> Step:
         breakdown = re.search(r"\b(principal|interest)\b", turn.text, re.IGNORECASE)
 
         def render(loan: dict[str, Any]) -> str:
@@ -187,7 +204,7 @@ class TaskHandlers:
 
         return self._read_answer(turn, index, task, render)
 
-    def _do_loan_list(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+    def _do_loan_list(self, turn: Turn, index: int, task: Task) -> Step:
         summary = self._summary(turn, index, task)
         if isinstance(summary, Step):
             return summary
@@ -201,7 +218,7 @@ class TaskHandlers:
             )
         )
 
-    def _do_past_due(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+    def _do_past_due(self, turn: Turn, index: int, task: Task) -> Step:
         def render(loan: dict[str, Any]) -> str:
             if loan["past_due_amount"] == "$0.00":
                 return self.t.render("past_due_none", **loan)
@@ -209,7 +226,7 @@ class TaskHandlers:
 
         return self._read_answer(turn, index, task, render)
 
-    def _do_next_payment(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+    def _do_next_payment(self, turn: Turn, index: int, task: Task) -> Step:
         def render(loan: dict[str, Any]) -> str:
             if loan["next_due_date"] is None:
                 return self.t.render("next_payment_none", **loan)
@@ -217,12 +234,12 @@ class TaskHandlers:
 
         return self._read_answer(turn, index, task, render)
 
-    def _do_payoff(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+    def _do_payoff(self, turn: Turn, index: int, task: Task) -> Step:
         return self._read_answer(
             turn, index, task, lambda loan: self.t.render("payoff_answer", **loan)
         )
 
-    def _do_fees_info(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+    def _do_fees_info(self, turn: Turn, index: int, task: Task) -> Step:
         grace = self.policy.fees.grace_period_days
         fee = format_money(self.policy.fees.late_fee)
         rule = f"A payment more than {grace} days late gets a {fee} late fee, once per installment."
@@ -238,15 +255,15 @@ class TaskHandlers:
             return self.t.render("fees_answer_some", fee_list=fee_list, **loan)
 
         step = self._read_answer(turn, index, task, render)
-        if step.tool is None and step.text is not None and "last_read" in step.state:
+        if step.tool is None and step.text is not None and step.state.last_read is not None:
             step.text = f"{step.text} {rule}"  # an answer (not a question back)
         return step
 
-    def _do_payment_history(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+    def _do_payment_history(self, turn: Turn, index: int, task: Task) -> Step:
         tag = f"history:{index}"
         result = turn.result("get_payment_history", tag)
         if result is None:
-            return Step("get_payment_history", {"loan_id": task["slots"].get("loan_id")}, tag=tag)
+            return Step("get_payment_history", {"loan_id": task.loan_id}, tag=tag)
         if result.get("status") != "ok":
             return self._refusal(result, task)
         rows = result.get("installments", [])
@@ -261,7 +278,7 @@ class TaskHandlers:
 
     # --- amounts for links and promises ---------------------------------------------------
 
-    def _one_loan(self, turn: Turn, index: int, task: dict[str, Any]) -> dict[str, Any] | Step:
+    def _one_loan(self, turn: Turn, index: int, task: Task) -> dict[str, Any] | Step:
         """The summary of the one loan a task is about (or the question which one)."""
         summary = self._summary(turn, index, task)
         if isinstance(summary, Step):
@@ -279,14 +296,14 @@ class TaskHandlers:
         return loans[0]
 
     def _amount_from(
-        self, turn: Turn, index: int, task: dict[str, Any], default: bool
+        self, turn: Turn, index: int, task: Task, default: bool
     ) -> Decimal | Step | None:
         """The amount a task is about: said in dollars, or named (past due, payoff...).
         With ``default``, an unnamed amount is the past-due amount, else the next one."""
-        slots = task.get("slots", {})
-        if slots.get("amount"):
-            return Decimal(slots["amount"])
-        keyword = slots.get("amount_keyword")
+        slots = task.slots
+        if slots.amount:
+            return slots.amount
+        keyword = slots.amount_keyword
         if not keyword and not default:
             return None
         loan = self._one_loan(turn, index, task)
@@ -294,11 +311,11 @@ class TaskHandlers:
             return loan
         if keyword == "remainder":  # what is due, less the part paid now
             due = _named_amount(loan, None)
-            rest = due - Decimal(slots.get("paid_now", "0")) if due is not None else None
+            rest = due - (slots.paid_now or Decimal("0")) if due is not None else None
             return rest if rest is not None and rest > 0 else None
         return _named_amount(loan, keyword)
 
-    def _do_payment_link(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+    def _do_payment_link(self, turn: Turn, index: int, task: Task) -> Step:
         tag = f"link:{index}"
         result = turn.result("create_payment_link", tag)
         if result is None:
@@ -309,24 +326,19 @@ class TaskHandlers:
                 return self._ask_link_amount(turn, index, task)
             return Step(
                 "create_payment_link",
-                {"amount": str(amount), "loan_id": task["slots"].get("loan_id")},
+                {"amount": str(amount), "loan_id": task.loan_id},
                 tag=tag,
             )
         if result.get("status") != "ok":
             if result.get("error") in LOAN_ERRORS:
                 return self._refusal(result, task)
-            slots = {
-                k: v
-                for k, v in task.get("slots", {}).items()
-                if k not in {"amount", "amount_keyword"}
-            }
             return Step(
                 text=self.t.render("payment_link_refused", message=result["message"]),
-                state={"awaiting": "slot:amount", "task": {**task, "slots": slots}},
+                state=waiting("slot:amount", task.without("amount", "amount_keyword")),
             )
         return Step(text=self.t.render("payment_link_sent", **result))
 
-    def _ask_link_amount(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+    def _ask_link_amount(self, turn: Turn, index: int, task: Task) -> Step:
         loan = self._one_loan(turn, index, task)
         if isinstance(loan, Step):
             return loan
@@ -339,10 +351,10 @@ class TaskHandlers:
             key = "ask_link_amount"
         return Step(
             text=self.t.render(key, min_amount=minimum, **loan),
-            state={"awaiting": "slot:amount", "task": task},
+            state=waiting("slot:amount", task),
         )
 
-    def _do_how_to_pay(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+    def _do_how_to_pay(self, turn: Turn, index: int, task: Task) -> Step:
         tag = f"policy:{index}"
         result = turn.result("search_policy", tag)
         if result is None:
@@ -354,19 +366,15 @@ class TaskHandlers:
 
     # --- writes ----------------------------------------------------------------------------
 
-    def _do_promise_to_pay(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+    def _do_promise_to_pay(self, turn: Turn, index: int, task: Task) -> Step:
         tag = f"ptp:{index}"
         result = turn.result("promise_to_pay", tag)
-        slots = task.get("slots", {})
+        slots = task.slots
         if result is None:
-            if (
-                not slots.get("amount")
-                and not slots.get("amount_keyword")
-                and not slots.get("date")
-            ):
+            if not slots.amount and not slots.amount_keyword and not slots.date:
                 return Step(
                     text=self.t.render("ask_ptp_date_no_amount"),
-                    state={"awaiting": "slot:date", "task": task},
+                    state=waiting("slot:date", task),
                 )
             amount = self._amount_from(turn, index, task, default=True)
             if isinstance(amount, Step):
@@ -374,16 +382,16 @@ class TaskHandlers:
             if amount is None:
                 return Step(
                     text=self.t.render("ask_ptp_amount_only"),
-                    state={"awaiting": "slot:amount", "task": task},
+                    state=waiting("slot:amount", task),
                 )
-            if not slots.get("date"):
+            if not slots.date:
                 return Step(
                     text=self.t.render("ask_ptp_date_only", max_days_ahead=self._ptp_days()),
-                    state={"awaiting": "slot:date", "task": task},
+                    state=waiting("slot:date", task),
                 )
             return Step(
                 "promise_to_pay",
-                {"amount": str(amount), "date": slots["date"], "loan_id": slots.get("loan_id")},
+                {"amount": str(amount), "date": slots.date.isoformat(), "loan_id": slots.loan_id},
                 tag=tag,
             )
         if result.get("status") != "ok":
@@ -393,34 +401,30 @@ class TaskHandlers:
     def _ptp_days(self) -> int:
         return self.policy.promise_to_pay.max_days_ahead
 
-    def _ptp_refused(self, result: dict[str, Any], task: dict[str, Any]) -> Step:
-        slots = task.get("slots", {})
+    def _ptp_refused(self, result: dict[str, Any], task: Task) -> Step:
         error = result.get("error")
         if error in LOAN_ERRORS:
             return self._refusal(result, task)
         if error == "ptp_date_too_far":
             return Step(
                 text=self.t.render("ptp_too_far", **result),
-                state={
-                    "awaiting": "offer_hardship",
-                    "offer_summary": "Customer asked for a promise to pay beyond "
-                    "the 14-day window.",
-                    "task": {**task, "slots": {k: v for k, v in slots.items() if k != "date"}},
-                },
+                state=waiting(
+                    "offer_hardship",
+                    task.without("date"),
+                    offer_summary="Customer asked for a promise to pay beyond the 14-day window.",
+                ),
             )
         if error in {"ptp_amount_above_payoff", "ptp_amount_not_positive"}:
-            keep = {k: v for k, v in slots.items() if k not in {"amount", "amount_keyword"}}
             return Step(
                 text=self.t.render("ptp_refused", message=result.get("message", "")),
-                state={"awaiting": "slot:amount", "task": {**task, "slots": keep}},
+                state=waiting("slot:amount", task.without("amount", "amount_keyword")),
             )
-        keep = {k: v for k, v in slots.items() if k != "date"}
         return Step(
             text=self.t.render("ptp_refused", message=result.get("message", "")),
-            state={"awaiting": "slot:date", "task": {**task, "slots": keep}},
+            state=waiting("slot:date", task.without("date")),
         )
 
-    def _proposal_or_done(self, result: dict[str, Any], intent: str, task: dict[str, Any]) -> Step:
+    def _proposal_or_done(self, result: dict[str, Any], intent: str, task: Task) -> Step:
         proposal = result.get("proposal") or {}
         values = {**result, **proposal}
         replaces = values.get("replaces_open_promise") and not values.get("recorded")
@@ -431,39 +435,36 @@ class TaskHandlers:
         if result.get("needs_confirmation"):
             return Step(
                 text=self.t.render(f"{name}_propose", **values),
-                state={"awaiting": "confirmation", "task": task},
+                state=waiting("confirmation", task.on_loan(values["loan_id"]))
+                if values.get("loan_id")
+                else waiting("confirmation", task),
             )
-        state: dict[str, Any] = {}
-        then = task.get("then")
+        state = DialogueState()
+        then = task.then
         if then:
             # "Waive the fee, then send me a link for the rest": offered once it is done.
             text = self.t.render(f"{name}_recorded", **values)
             offer = self.t.render("offer_link_for_the_rest")
-            return Step(text=f"{text} {offer}", state={"awaiting": "offer_link", "task": then})
+            return Step(text=f"{text} {offer}", state=waiting("offer_link", then))
         if intent == "promise_to_pay" and values.get("amount"):
             # The reply offers a payment link for the promised amount: a yes sends it.
-            amount = str(values["amount"]).replace("$", "").replace(",", "")
-            state = {
-                "awaiting": "offer_link",
-                "task": {
-                    "intent": "payment_link",
-                    "slots": {"amount": amount, "loan_id": values.get("loan_id")},
-                },
-            }
+            link = Task(
+                kind="payment_link",
+                slots=Slots(amount=str(values["amount"]), loan_id=values.get("loan_id")),
+            )
+            state = waiting("offer_link", link)
         return Step(text=self.t.render(f"{name}_recorded", **values), state=state)
 
-    def _do_due_date_change(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+    def _do_due_date_change(self, turn: Turn, index: int, task: Task) -> Step:
         tag = f"due:{index}"
         result = turn.result("change_due_date", tag)
-        slots = task.get("slots", {})
+        slots = task.slots
         if result is None:
-            if slots.get("day") is None:
-                return Step(
-                    text=self.t.render("ask_due_day"), state={"awaiting": "slot:day", "task": task}
-                )
+            if slots.day is None:
+                return Step(text=self.t.render("ask_due_day"), state=waiting("slot:day", task))
             return Step(
                 "change_due_date",
-                {"day_of_month": int(slots["day"]), "loan_id": slots.get("loan_id")},
+                {"day_of_month": int(slots.day), "loan_id": slots.loan_id},
                 tag=tag,
             )
         if result.get("status") != "ok":
@@ -472,10 +473,7 @@ class TaskHandlers:
             if result.get("error") in {"due_date_day_out_of_range", "bad_day"}:
                 return Step(
                     text=f"{result['message']} {self.t.render('ask_due_day')}",
-                    state={
-                        "awaiting": "slot:day",
-                        "task": {**task, "slots": {k: v for k, v in slots.items() if k != "day"}},
-                    },
+                    state=waiting("slot:day", task.without("day")),
                 )
             return Step(
                 text=self.t.render("due_date_refused", message=result["message"]),
@@ -487,7 +485,7 @@ class TaskHandlers:
         self,
         turn: Turn,
         index: int,
-        task: dict[str, Any],
+        task: Task,
         *,
         tool: str,
         intent: str,
@@ -499,7 +497,7 @@ class TaskHandlers:
         tag = f"{intent}:{index}"
         result = turn.result(tool, tag)
         if result is None:
-            return Step(tool, {"loan_id": task["slots"].get("loan_id")}, tag=tag)
+            return Step(tool, {"loan_id": task.loan_id}, tag=tag)
         if result.get("status") != "ok":
             if result.get("error") in LOAN_ERRORS:
                 return self._refusal(result, task)
@@ -511,7 +509,7 @@ class TaskHandlers:
             )
         return self._proposal_or_done(result, intent, task)
 
-    def _do_deferral(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+    def _do_deferral(self, turn: Turn, index: int, task: Task) -> Step:
         return self._loan_write(
             turn,
             index,
@@ -522,7 +520,7 @@ class TaskHandlers:
             offer_summary="Deferral refused: {error}",
         )
 
-    def _do_fee_waiver(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+    def _do_fee_waiver(self, turn: Turn, index: int, task: Task) -> Step:
         return self._loan_write(
             turn,
             index,
@@ -533,15 +531,15 @@ class TaskHandlers:
             offer_summary="A further late-fee waiver was requested.",
         )
 
-    def _do_contact_preferences(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+    def _do_contact_preferences(self, turn: Turn, index: int, task: Task) -> Step:
         tag = f"contact:{index}"
         result = turn.result("update_contact_preferences", tag)
-        changes = task.get("slots", {}).get("changes") or {}
+        changes = task.slots.changes or {}
         if result is None:
             if not changes:
                 return Step(
                     text=self.t.render("ask_contact_change"),
-                    state={"awaiting": "slot:changes", "task": task},
+                    state=waiting("slot:changes", task),
                 )
             return Step("update_contact_preferences", changes, tag=tag)
         if result.get("status") != "ok":
@@ -566,7 +564,7 @@ class TaskHandlers:
         excerpt = _excerpt(hit["text"])
         return f"{excerpt} {self.t.render('policy_source', title=hit['title'])}"
 
-    def _do_policy_question(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+    def _do_policy_question(self, turn: Turn, index: int, task: Task) -> Step:
         tag = f"policy:{index}"
         result = turn.result("search_policy", tag)
         if result is None:
@@ -581,7 +579,7 @@ class TaskHandlers:
             text=self.t.render("policy_answer", title=hit["title"], excerpt=_excerpt(hit["text"]))
         )
 
-    def _do_affirm(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+    def _do_affirm(self, turn: Turn, index: int, task: Task) -> Step:
         tag = f"confirm:{index}"
         for intent, tool in PENDING_TOOL.items():
             result = turn.result(tool, tag)
@@ -590,9 +588,9 @@ class TaskHandlers:
                     return self._propose_again(turn, index)
                 if result.get("status") != "ok":
                     return self._refusal(result, task)
-                proposed = turn.state.get("task") or {}
+                proposed = turn.state.task
                 # The proposal's own task: what it carries ("then") goes on after the yes.
-                done_task = proposed if proposed.get("intent") == intent else task
+                done_task = proposed if proposed is not None and proposed.kind == intent else task
                 return self._proposal_or_done(result, intent, done_task)
         pending = turn.facts.get("pending_confirmations") or {}
         if pending:
@@ -604,34 +602,34 @@ class TaskHandlers:
 
     def _propose_again(self, turn: Turn, index: int) -> Step:
         """The tool did not take the answer as a yes: propose the same thing again."""
-        pending = turn.state.get("task")
-        if not pending or pending.get("intent") not in PENDING_TOOL:
+        pending = turn.state.task
+        if pending is None or pending.kind not in PENDING_TOOL:
             return Step(text=self.t.render("how_can_i_help"))
         step = self._task(turn, index, pending)
         if step.tool is None and step.text:
             step.text = f"{self.t.render('confirm_again')} {step.text}"
         return step
 
-    def _do_deny(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
-        awaiting = turn.state.get("awaiting") or ""
+    def _do_deny(self, turn: Turn, index: int, task: Task) -> Step:
+        awaiting = turn.state.awaiting or ""
         pending = (
             turn.facts.get("pending_confirmations")
             or awaiting == "confirmation"
             or awaiting.startswith("slot:")
         )
-        if len(turn.plan["tasks"]) > 1:  # "no, send me a link instead": say little
+        if len(turn.tasks) > 1:  # "no, send me a link instead": say little
             return Step(text=self.t.render("deny_pending_short") if pending else "")
         if pending:
             return Step(text=self.t.render("deny_pending"))
         return Step(text=self.t.render("deny_generic"))
 
-    def _do_about_assistant(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+    def _do_about_assistant(self, turn: Turn, index: int, task: Task) -> Step:
         return Step(
             text=self.t.render("about_assistant"),
             state=_offer_human("The customer asked whether they are talking to a person."),
         )
 
-    def _do_account_admin(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+    def _do_account_admin(self, turn: Turn, index: int, task: Task) -> Step:
         lender = self.policy.lender
         return Step(
             text=self.t.render(
@@ -641,7 +639,7 @@ class TaskHandlers:
             )
         )
 
-    def _do_contact_info(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+    def _do_contact_info(self, turn: Turn, index: int, task: Task) -> Step:
         lender = self.policy.lender
         return Step(
             text=self.t.render(
@@ -651,16 +649,16 @@ class TaskHandlers:
             )
         )
 
-    def _do_greeting(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+    def _do_greeting(self, turn: Turn, index: int, task: Task) -> Step:
         return Step(text=self.t.render("how_can_i_help"))
 
-    def _do_thanks(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+    def _do_thanks(self, turn: Turn, index: int, task: Task) -> Step:
         return Step(text=self.t.render("thanks"))
 
-    def _do_goodbye(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+    def _do_goodbye(self, turn: Turn, index: int, task: Task) -> Step:
         return Step(text=self.t.render("goodbye"))
 
-    def _do_out_of_scope(self, turn: Turn, index: int, task: dict[str, Any]) -> Step:
+    def _do_out_of_scope(self, turn: Turn, index: int, task: Task) -> Step:
         return Step(
             text=self.t.render("out_of_scope", support_phone=self.policy.lender.support_phone)
         )
@@ -681,8 +679,8 @@ def _named_amount(loan: dict[str, Any], keyword: str | None) -> Decimal | None:
     return past_due if past_due > 0 else next_amount
 
 
-def _offer_human(summary: str) -> dict[str, Any]:
-    return {"awaiting": "offer_human", "offer_summary": summary}
+def _offer_human(summary: str) -> DialogueState:
+    return DialogueState(awaiting="offer_human", offer_summary=summary)
 
 
 def _excerpt(text: str, limit: int = 420) -> str:

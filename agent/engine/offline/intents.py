@@ -1,70 +1,62 @@
-"""Intent matching: nearest example utterances on local embeddings, sharpened by cue patterns.
+"""Intent ranking: the trained intent model's probabilities, with the cue patterns.
 
-The examples and cues live in ``prompts/intents.yaml``. One embedding of the message
-serves every intent; the example matrix is embedded once at start-up.
+The probabilities come from :class:`~agent.engine.offline.intent_model.IntentModel`
+(logistic regression over the message's MiniLM embedding, weights checked by sha256 at
+load); the cue patterns (high-precision regular expressions) live in
+``prompts/intents.yaml``. The thresholds that decide when to act, when a write may be
+guessed without a cue, and when the model stands against a cue were chosen on the
+validation split and come with the model (``thresholds``).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import yaml
-
+from agent.engine.offline.intent_model import DEFAULT_ARTIFACT, CueSet, IntentModel, Thresholds
 from agent.knowledge.embeddings import Embedder
-
-CUE_BONUS = 0.30
-MIN_SCORE = 0.50
 
 
 @dataclass(frozen=True)
 class IntentScore:
     intent: str
-    score: float
-    similarity: float
-    cue: bool
+    probability: float  # P(intent | message) from the trained model
+    cue: bool  # a cue pattern of the intent matches
+
+    @property
+    def score(self) -> float:
+        return self.probability
 
 
 class IntentMatcher:
-    def __init__(self, embedder: Embedder, intents_file: Path) -> None:
-        data = yaml.safe_load(intents_file.read_text(encoding="utf-8"))
-        self._embedder = embedder
-        self._cues: dict[str, list[re.Pattern[str]]] = {}
-        labels: list[str] = []
-        texts: list[str] = []
-        for intent, spec in data.items():
-            self._cues[intent] = [re.compile(p, re.IGNORECASE) for p in spec.get("cues", [])]
-            for example in spec.get("examples", []):
-                labels.append(intent)
-                texts.append(example)
-        self._labels = np.array(labels)
-        self._intents = list(data)
-        self._matrix = embedder.embed(texts) if texts else np.zeros((0, embedder.dimension))
+    def __init__(
+        self, embedder: Embedder, intents_file: Path, model_file: Path = DEFAULT_ARTIFACT
+    ) -> None:
+        self._cues = CueSet.from_file(intents_file)
+        self.model = IntentModel.load(embedder, model_file)
 
     @property
     def intents(self) -> list[str]:
-        return list(self._intents)
+        return list(self.model.classes)
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return self.model.thresholds
 
     def cue_hits(self, text: str) -> set[str]:
-        return {i for i, pats in self._cues.items() if any(p.search(text) for p in pats)}
+        return self._cues.hits(text)
 
     def rank(self, text: str) -> list[IntentScore]:
-        vector = self._embedder.embed([text])[0]
-        sims = self._matrix @ vector
+        """Every intent, most probable first."""
+        probabilities = self.model.probabilities(text)
         cues = self.cue_hits(text)
-        scores = []
-        for intent in self._intents:
-            mask = self._labels == intent
-            similarity = float(sims[mask].max()) if mask.any() else 0.0
-            bonus = CUE_BONUS if intent in cues else 0.0
-            scores.append(IntentScore(intent, similarity + bonus, similarity, intent in cues))
-        return sorted(scores, key=lambda s: (-s.score, s.intent))
+        scores = [IntentScore(i, p, i in cues) for i, p in probabilities.items()]
+        return sorted(scores, key=lambda s: (-s.probability, s.intent))
 
     def best(self, text: str) -> IntentScore | None:
+        """The top intent when it may be acted on (a cue, or over the threshold)."""
         ranked = self.rank(text)
         top = ranked[0] if ranked else None
-        if top is None or (top.score < MIN_SCORE and not top.cue):
+        if top is None or (top.probability < self.thresholds.act and not top.cue):
             return None
         return top

@@ -2,12 +2,15 @@
 
 Steps, all deterministic:
 
-1. normalise spelling and slang (:mod:`normalize`), for intents and task slots only:
+1. normalise spelling and slang (``agent.language.normalize``), for intents and slots only:
    identity details (date of birth, ZIP, loan and phone numbers) are read from the
    original text;
 2. a few high-precision escalation cues (a request for a person, a dispute) that the
    engine acts on itself when the input classifier let the message through;
-3. intent ranking (nearest examples + cue patterns, :mod:`intents`), up to two tasks;
+3. intent ranking (the trained intent model's probabilities + cue patterns,
+   :mod:`intents`), up to two tasks; below the model's validation-chosen threshold
+   (and with no cue) nothing is acted on: the plan names the likeliest intents
+   (``clarify``) for a clarifying question;
 4. structure that embeddings miss: paying on a future date is a promise to pay, paying
    now is a payment link, a due-date change is not a promise to pay;
 5. slots per task (amounts, dates, days of month, contact changes, loan numbers).
@@ -20,10 +23,22 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from agent.engine.offline import slots
+from agent.engine.offline.intent_model import Thresholds
 from agent.engine.offline.intents import IntentMatcher, IntentScore
-from agent.engine.offline.normalize import normalize, starts_affirmative
-from agent.ledger.identifiers import first_loan_number
+from agent.language.amounts import extract_amount_keyword, extract_amounts
+from agent.language.contact import extract_channels, extract_contact_hours
+from agent.language.dates import (
+    MONTH_PATTERN,
+    MONTHS,
+    extract_birth_date,
+    extract_date,
+    extract_day_of_month,
+)
+from agent.language.loan_numbers import first_loan_number
+from agent.language.normalize import normalize
+from agent.language.phones import extract_phone, might_hold_phone
+from agent.language.postal_codes import extract_postal_code
+from agent.language.yesno import starts_affirmative
 
 ACCOUNT_INTENTS = {
     "balance",
@@ -51,11 +66,9 @@ READ_INTENTS = {
 }
 SOCIAL_INTENTS = {"greeting", "thanks", "goodbye", "affirm", "deny"}
 WRITE_INTENTS = {"promise_to_pay", "due_date_change", "deferral", "fee_waiver"}
-SECOND_INTENT_MIN = 0.62
-TOP_INTENT_MIN = 0.5
-WRITE_INTENT_MIN = 0.58  # a write guessed from the embeddings alone needs more
-CUE_MARGIN = 0.1  # a cue beats an example this much closer
-CLOSE_EXAMPLE = 0.75  # an example this close is a paraphrase: it stands against cues
+# The thresholds on the model's probabilities (act / write without a cue / stand against
+# a cue) come with the trained model: ``matcher.thresholds`` (chosen on validation data).
+CLARIFY_EXCLUDED = SOCIAL_INTENTS | {"out_of_scope"}
 MIN_BIRTH_AGE_YEARS = 16
 
 _DNC = re.compile(
@@ -160,14 +173,14 @@ ESCALATION_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
 def identity_slots(
     text: str, today: date | None = None, own_loans: Sequence[str] = ()
 ) -> dict[str, Any]:
-    dob = slots.extract_birth_date(text)
+    dob = extract_birth_date(text)
     if dob and today and (today.year - dob.year) < MIN_BIRTH_AGE_YEARS:
         dob = None  # "3/18/2026" is a payment date, not a birthday
-    postal = slots.extract_postal_code(text)
+    postal = extract_postal_code(text)
     loan_number = first_loan_number(text, own_loans)
     phone = None
-    if not loan_number and re.search(r"\d{3}\D{0,2}\d{3}\D?\d{4}|\b\d{3}-\d{4}\b", text):
-        phone = slots.extract_phone(text)
+    if not loan_number and might_hold_phone(text):
+        phone = extract_phone(text)
     return {
         "dob": dob.isoformat() if dob else None,
         "zip": postal,
@@ -181,11 +194,11 @@ def contact_changes(text: str) -> dict[str, Any]:
     if _DNC.search(text):
         return {"do_not_contact": True}
     changes: dict[str, Any] = {}
-    hours = slots.extract_contact_hours(text)
+    hours = extract_contact_hours(text)
     # "only call me between 9 and 5" limits the hours, not the channels.
     only = re.search(r"\bonly\b", text, re.IGNORECASE) and not hours
     for clause in _CLAUSE_SPLIT.split(text):
-        channels = slots.extract_channels(clause)
+        channels = extract_channels(clause)
         if not channels:
             continue
         negative = bool(_NEGATIVE.search(clause))
@@ -209,18 +222,18 @@ def task_slots(
     intent: str, text: str, today: date, own_loans: Sequence[str] = ()
 ) -> dict[str, Any]:
     found: dict[str, Any] = {}
-    amounts = slots.extract_amounts(text)
+    amounts = extract_amounts(text)
     if amounts:
         found["amount"] = str(amounts[0])
-    keyword = slots.extract_amount_keyword(text)
+    keyword = extract_amount_keyword(text)
     if keyword:
         found["amount_keyword"] = keyword
     if intent in {"promise_to_pay", "payment_link"}:
-        when = slots.extract_date(text, today)
+        when = extract_date(text, today)
         if when:
             found["date"] = when.value.isoformat()
     if intent == "due_date_change":
-        day = slots.extract_day_of_month(text)
+        day = extract_day_of_month(text)
         if day is not None:
             found["day"] = day
     if intent == "contact_preferences":
@@ -239,7 +252,7 @@ _NOT_UNTIL = re.compile(
 )
 _MONTH_ONLY = re.compile(
     r"\b(?:mid|early|late|the end of|end of)?\s*("
-    + "|".join(sorted(slots.MONTHS, key=len, reverse=True))
+    + MONTH_PATTERN
     + r")\b",
     re.IGNORECASE,
 )
@@ -252,13 +265,13 @@ def cannot_pay_until(text: str, today: date) -> date | None:
     if match is None:
         return None
     after = text[match.end() :]
-    found = slots.extract_date(after, today)
+    found = extract_date(after, today)
     if found is not None:
         return found.value
     month = _MONTH_ONLY.search(after[:40])
     if month is None:
         return None
-    number = slots.MONTHS[month[1].lower()]
+    number = MONTHS[month[1].lower()]
     year = today.year + (1 if number < today.month else 0)
     return date(year, number, 1) if number != today.month else None
 
@@ -290,6 +303,7 @@ def understand(
         if until is not None and (until - today).days > promise_days:
             reason, beyond_window = "hardship", True
     split = None if reason else split_payment(norm, today, own_loans)
+    clarify: list[str] = []
     if reason:
         found: dict[str, Any] = {"reason": reason}
         if beyond_window:
@@ -301,15 +315,21 @@ def understand(
         tasks = split
     else:
         ranked = matcher.rank(norm)
-        tasks = _pick_tasks(ranked, norm, identity)
-        tasks = _structural(tasks, norm, today)
-        tasks = [t for t in _resolve_conflicts(tasks, norm, today) if not _weak_write(t)]
+        th = matcher.thresholds
+        tasks = _pick_tasks(ranked, norm, identity, th)
+        tasks = _structural(tasks, norm, today, th)
+        tasks = [t for t in _resolve_conflicts(tasks, norm, today) if not _weak_write(t, th)]
+        if not tasks:
+            clarify = _clarify(ranked, identity, th)
         for task in tasks:
             task["slots"] = task_slots(task["intent"], norm, today, own_loans)
         # Reads before writes, so a reply states figures before proposing an action.
         tasks.sort(key=lambda t: t["intent"] in WRITE_INTENTS)
     affirmative = starts_affirmative(norm)
-    return {"tasks": tasks, "identity": identity, "affirmative_start": affirmative, "text": norm}
+    plan = {"tasks": tasks, "identity": identity, "affirmative_start": affirmative, "text": norm}
+    if not tasks and clarify:
+        plan["clarify"] = clarify
+    return plan
 
 
 _REST = re.compile(
@@ -330,10 +350,10 @@ def split_payment(
     if rest is None or _HYPOTHETICAL.search(text):
         return None
     before, after = text[: rest.start()], text[rest.end() :]
-    amounts = slots.extract_amounts(before)
+    amounts = extract_amounts(before)
     if len(amounts) != 1 or not _NOW_WORDS.search(before) or not _PART_NOW.search(before):
         return None
-    when = slots.extract_date(after, today)
+    when = extract_date(after, today)
     if (when is not None and when.value <= today) or _NOW_WORDS.search(after):
         return None  # all of it today: not a split
     loan = first_loan_number(text, own_loans)
@@ -352,38 +372,47 @@ def split_payment(
     ]
 
 
-def _pick_tasks(
-    ranked: list[IntentScore], text: str, identity: dict[str, Any]
-) -> list[dict[str, Any]]:
-    ranked = _prefer_cues(ranked)
-    top = ranked[0] if ranked else None
-    if top is None or not (top.cue or top.score >= TOP_INTENT_MIN):
+def _acts_on(top: IntentScore, th: Thresholds) -> bool:
+    """A cue, or a probability over the threshold (a write needs more)."""
+    floor = th.write if top.intent in WRITE_INTENTS else th.act
+    return top.cue or top.probability >= floor
+
+
+def _clarify(ranked: list[IntentScore], identity: dict[str, Any], th: Thresholds) -> list[str]:
+    """The likeliest intents to ask about when the model is not sure enough to act."""
+    has_identity = any(identity[k] for k in ("dob", "zip", "phone", "loan_number"))
+    if not ranked or has_identity or _acts_on(ranked[0], th):
         return []
+    if ranked[0].intent in CLARIFY_EXCLUDED:
+        return []
+    return [r.intent for r in ranked[:3] if r.intent not in CLARIFY_EXCLUDED][:2]
+
+
+def _pick_tasks(
+    ranked: list[IntentScore], text: str, identity: dict[str, Any], th: Thresholds
+) -> list[dict[str, Any]]:
+    ranked = _prefer_cues(ranked, th)
+    top = ranked[0] if ranked else None
+    if top is None or not _acts_on(top, th):
+        return []  # not sure enough to act: the plan asks a clarifying question
     has_identity = bool(
         identity["dob"] or identity["zip"] or identity["phone"] or identity["loan_number"]
     )
     # A message that is mostly identity details ("1988-04-12, zip 73301", "my loan number
     # is L100") has no task.
-    if has_identity and not top.cue and (top.similarity < 0.6 or _identity_only(text)):
+    if has_identity and not top.cue and (top.probability < th.confident or _identity_only(text)):
         return []
     tasks = [_task(top)]
     if top.intent in {"affirm", "deny"}:
         # "no actually, send me a link": the answer and a new request.
         other = next(
-            (
-                o
-                for o in ranked[1:4]
-                if o.cue
-                and o.score >= SECOND_INTENT_MIN
-                and o.intent not in SOCIAL_INTENTS | {"out_of_scope"}
-            ),
+            (o for o in ranked[1:] if o.cue and o.intent not in SOCIAL_INTENTS | {"out_of_scope"}),
             None,
         )
         return [*tasks, _task(other)] if other else tasks
-    for other in ranked[1:4]:
+    for other in ranked[1:]:
         if (
             other.cue
-            and other.score >= SECOND_INTENT_MIN
             and other.intent not in SOCIAL_INTENTS
             and top.intent not in SOCIAL_INTENTS | {"out_of_scope"}
             and other.intent != "out_of_scope"
@@ -411,16 +440,17 @@ _IDENTITY_WORDS = re.compile(
 def _identity_only(text: str) -> bool:
     """True when nothing but identity details and filler words is left."""
     rest = re.sub(r"\d[\d\s().+/-]*|\b[a-z]{1,3}-?\d{3,10}\b", " ", text, flags=re.IGNORECASE)
-    rest = re.sub(r"\b(" + "|".join(slots.MONTHS) + r")\b", " ", rest, flags=re.IGNORECASE)
+    rest = re.sub(r"\b(" + "|".join(MONTHS) + r")\b", " ", rest, flags=re.IGNORECASE)
     rest = _IDENTITY_WORDS.sub(" ", rest)
     return not re.search(r"[a-z]{3,}", rest, re.IGNORECASE)
 
 
-def _prefer_cues(ranked: list[IntentScore]) -> list[IntentScore]:
-    """A cue (a pattern written for the intent) beats a slightly closer example."""
-    if not ranked or ranked[0].cue or ranked[0].similarity >= CLOSE_EXAMPLE:
+def _prefer_cues(ranked: list[IntentScore], th: Thresholds) -> list[IntentScore]:
+    """A cue (a pattern written for the intent) beats the model's top intent unless the
+    model is confident (validation-chosen ``th.confident``)."""
+    if not ranked or ranked[0].cue or ranked[0].probability >= th.confident:
         return ranked
-    cued = next((r for r in ranked[1:4] if r.cue and r.score >= ranked[0].score - CUE_MARGIN), None)
+    cued = next((r for r in ranked[1:] if r.cue), None)
     if cued is None:
         return ranked
     return [cued, *[r for r in ranked if r is not cued]]
@@ -431,16 +461,16 @@ def _task(score: IntentScore) -> dict[str, Any]:
         "intent": score.intent,
         "score": round(score.score, 3),
         "cue": score.cue,
-        "similarity": round(score.similarity, 3),
+        "probability": round(score.probability, 3),
     }
 
 
-def _weak_write(task: dict[str, Any]) -> bool:
-    """A write guessed from the embeddings alone, without a close example."""
+def _weak_write(task: dict[str, Any], th: Thresholds) -> bool:
+    """A write guessed by the model alone, below the write threshold."""
     return (
         task["intent"] in WRITE_INTENTS
         and not task.get("cue")
-        and task.get("similarity", 1.0) < WRITE_INTENT_MIN
+        and task.get("probability", 1.0) < th.write
     )
 
 
@@ -462,7 +492,9 @@ def _without(tasks: list[dict[str, Any]], *names: str) -> list[dict[str, Any]]:
     return [t for t in tasks if t["intent"] not in names]
 
 
-def _structural(tasks: list[dict[str, Any]], text: str, today: date) -> list[dict[str, Any]]:
+def _structural(
+    tasks: list[dict[str, Any]], text: str, today: date, th: Thresholds
+) -> list[dict[str, Any]]:
     """Paying on a future date is a promise; paying now is a link; a payment already made
     or scheduled elsewhere is neither."""
     if _PAST_PAYMENT.search(text):
@@ -476,7 +508,7 @@ def _structural(tasks: list[dict[str, Any]], text: str, today: date) -> list[dic
     tasks = _pay_now(tasks, text, today)
     intents = _intents(tasks)
     # A guess from the embeddings alone (no cue) does not stand against the structure.
-    cued = {t["intent"] for t in tasks if t.get("cue") or t.get("similarity", 0) >= CLOSE_EXAMPLE}
+    cued = {t["intent"] for t in tasks if t.get("cue") or t.get("probability", 0) >= th.confident}
     if cued & {
         "due_date_change",
         "deferral",
@@ -489,7 +521,7 @@ def _structural(tasks: list[dict[str, Any]], text: str, today: date) -> list[dic
         return tasks
     if _HYPOTHETICAL.search(text) and _CONSEQUENCE.search(text):
         return tasks
-    when = slots.extract_date(text, today)
+    when = extract_date(text, today)
     if when is None:
         return tasks
     promise = when.value > today or re.search(
@@ -528,13 +560,13 @@ def _pay_now(tasks: list[dict[str, Any]], text: str, today: date) -> list[dict[s
         text,
         re.IGNORECASE,
     )
-    named = slots.extract_amounts(text) or slots.extract_amount_keyword(text) in {
+    named = extract_amounts(text) or extract_amount_keyword(text) in {
         "past_due",
         "next_due",
     }
     wants_now = wants_to_pay and (_NOW_WORDS.search(text) or named)
-    explicit = "how_to_pay" in intents and slots.extract_amounts(text)
-    when = slots.extract_date(text, today)
+    explicit = "how_to_pay" in intents and extract_amounts(text)
+    when = extract_date(text, today)
     if not (wants_now or explicit) or (when is not None and when.value > today):
         return tasks
     reads = [
@@ -581,7 +613,7 @@ def _resolve_conflicts(tasks: list[dict[str, Any]], text: str, today: date) -> l
             ]
     intents = _intents(tasks)
     if {"payment_link", "promise_to_pay"} <= intents:
-        when = slots.extract_date(text, today)
+        when = extract_date(text, today)
         drop = "payment_link" if when and when.value > today else "promise_to_pay"
         tasks = _without(tasks, drop)
     # "how does a deferral work?" asks about the rule, it does not ask for one.
@@ -603,8 +635,8 @@ def _resolve_conflicts(tasks: list[dict[str, Any]], text: str, today: date) -> l
     if (
         "promise_to_pay" in _intents(tasks)
         and len(tasks) > 1
-        and not slots.extract_date(text, today)
-        and not slots.extract_amounts(text)
+        and not extract_date(text, today)
+        and not extract_amounts(text)
     ):
         tasks = _without(tasks, "promise_to_pay")
     # "Waive the late fee and then send me a link for the rest": the link waits for the
@@ -624,10 +656,10 @@ def _resolve_conflicts(tasks: list[dict[str, Any]], text: str, today: date) -> l
     # "pay $165 with my card" has no promise in it: paying now is a link.
     if (
         [t["intent"] for t in tasks] == ["promise_to_pay"]
-        and not slots.extract_date(text, today)
+        and not extract_date(text, today)
         and not _PROMISE_WORDS.search(text)
         and _PAY_VERB.search(text)
-        and slots.extract_amounts(text)
+        and extract_amounts(text)
     ):
         tasks = [{"intent": "payment_link", "score": tasks[0]["score"], "cue": True}]
     return tasks

@@ -14,6 +14,10 @@ Known English words come from the domain vocabulary plus, when installed, the wo
 of the local embedding model's tokenizer; without that list only the domain vocabulary
 and the short-word guard protect correct words. Digits, loan numbers, amounts and
 anything with a digit are never touched, so identity details survive unchanged.
+
+``normalize_for_lexicon`` prepares text for a lexicon of regular expressions (the
+escalation classifier's): lower case, contractions written out ("can't" → "cannot"),
+known typos of key words corrected.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+
+from agent.language.dates import MONTH_NAMES, WEEKDAY_NAMES
+from agent.language.typos import TypoFixer, edit_distance
 
 SLANG: dict[str, str] = {
     "u": "you",
@@ -267,9 +274,7 @@ DOMAIN_WORDS: tuple[str, ...] = (
     "collector",
     "collectors",
 )
-_MONTHS_AND_DAYS = frozenset(
-    DOMAIN_WORDS[DOMAIN_WORDS.index("monday") : DOMAIN_WORDS.index("december") + 1]
-)
+_MONTHS_AND_DAYS = frozenset(name.lower() for name in (*WEEKDAY_NAMES, *MONTH_NAMES))
 _DOMAIN = frozenset(DOMAIN_WORDS)
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z']*")
 
@@ -286,23 +291,6 @@ def english_words() -> frozenset[str]:
         return frozenset()
     words = (line.strip() for line in vocab.read_text(encoding="utf-8").splitlines())
     return frozenset(w for w in words if w.isalpha() and w.islower())
-
-
-def edit_distance(a: str, b: str, limit: int = 3) -> int:
-    """Damerau-Levenshtein distance (optimal string alignment), capped at ``limit``."""
-    if abs(len(a) - len(b)) >= limit:
-        return limit
-    prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        row = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                row[j] = min(row[j], prev2[j - 2] + 1)
-        prev2, prev = prev, row
-    return min(prev[-1], limit)
 
 
 def _allowed_distance(word: str) -> int:
@@ -378,11 +366,42 @@ def normalize(text: str) -> str:
     return _TOKEN.sub(fix, text)
 
 
-_AFFIRMATIVE_START = re.compile(
-    r"^\s*(yes|yeah|yep|yup|sure|ok|okay|please|go ahead|y)\b", re.IGNORECASE
+# --- for matching a lexicon of patterns ---------------------------------------------
+# Contractions written out and shorthand expanded, so that patterns need not spell
+# every form ("can't", "cant", "cannot").
+
+_CONTRACTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), replacement)
+    for pattern, replacement in (
+        (r"\bcan'?t\b", "cannot"),
+        (r"\bwon'?t\b", "will not"),
+        (r"\bain'?t\b", "is not"),
+        (
+            r"\b(do|does|did|is|are|was|were|has|have|had|could|should|would|must|need)n'?t\b",
+            r"\1 not",
+        ),
+        (r"\b(\w+)n't\b", r"\1 not"),
+        (r"\bi'?m\b", "i am"),
+        (r"\bi'?ve\b", "i have"),
+        (r"\b(i|you|we|they|he|she|it|that)'ll\b", r"\1 will"),
+        (r"\b(i|you|we|they|he|she)'d\b", r"\1 would"),
+        (r"\b(you|they)'?re\b", r"\1 are"),
+        (r"\bwe're\b", "we are"),
+        (r"\b(it|that|what|there|he|she|who|here)'s\b", r"\1 is"),
+        (r"\bu\b", "you"),
+        (r"\bpls\b|\bplz\b", "please"),
+        (r"\bppl\b", "people"),
+        (r"\bsomeon\b", "someone"),
+    )
 )
 
 
-def starts_affirmative(text: str) -> bool:
-    """A reply that opens with a yes ("yes please", "ok", "sure, go ahead")."""
-    return bool(_AFFIRMATIVE_START.match(text))
+def normalize_for_lexicon(text: str, typo_fixer: TypoFixer | None = None) -> str:
+    """``text`` in lower case, contractions written out, apostrophes and extra spaces
+    removed, and (given a ``typo_fixer``) known typos of key words corrected."""
+    text = text.lower().replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
+    for pattern, replacement in _CONTRACTIONS:
+        text = pattern.sub(replacement, text)
+    text = text.replace("'", "")
+    text = re.sub(r"\s+", " ", text).strip()
+    return typo_fixer(text) if typo_fixer else text

@@ -22,6 +22,8 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
+from agent.language.dates import MONTH_ABBREVIATIONS
+
 # Capitals-and-digits words that are not loan numbers (tax forms, quarters...).
 _NOT_LOANS = {"W2", "W4", "W9", "I9", "Q1", "Q2", "Q3", "Q4", "H1", "H2", "MP3", "MP4"}
 _LONG = re.compile(r"\b([A-Za-z]{1,3}-?\d{3,10})\b")
@@ -33,11 +35,12 @@ _NOT_LETTERS_TEXT = """
     ALL AND ANY APR APT ARE BOX CAN DOB DUE EST EXT FAX FOR GET GOT HAD HAS HI ITS NEW
     NOT NOW NUM OFF OLD OUT OWE PAY PER PIN PM PO RE RM SSN STE TEL THE USD UTC VIA WAS
     YES YOU ZIP CST CDT EDT MST MDT PST PDT GMT NR ID ABT MAX MIN
-    JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC
     AL AK AZ AR CA CO CT DE DC FL GA HI IA ID IL IN KS KY LA MA MD ME MI MN MO MS MT NC ND
     NE NH NJ NM NV NY OH OK OR PA PR RI SC SD TN TX UT VA VT WA WI WV WY
 """
-_NOT_LETTERS = frozenset(_NOT_LETTERS_TEXT.split())
+_NOT_LETTERS = frozenset(_NOT_LETTERS_TEXT.split()) | {
+    m.upper() for m in MONTH_ABBREVIATIONS if len(m) == 3
+}
 _NOT_LETTERS_RE = "|".join(sorted(_NOT_LETTERS, key=len, reverse=True))
 _AFTER_LOAN = re.compile(
     r"\b(?:loans?\s*(?:number|num|no\.?|#|id)?|(?:account|acct)\s*(?:number|num|no\.?|#))"
@@ -45,7 +48,7 @@ _AFTER_LOAN = re.compile(
     rf"(?!(?:{_NOT_LETTERS_RE})\s\d)([A-Za-z]{{1,3}}(?:-|\s)?\d{{1,10}})\b",
     re.IGNORECASE,
 )
-_MONTHS = r"jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec"
+_MONTHS = "|".join(MONTH_ABBREVIATIONS)
 # A month's abbreviation in a date: "27-Aug-1979", "Aug-27-1979", "1979-Aug-27", "aug-1979".
 _MONTH_IN_DATE = re.compile(
     rf"(?:\d{{1,4}}[-/. ])?(?<![A-Za-z])(?:{_MONTHS})\.?[-/. ]?"

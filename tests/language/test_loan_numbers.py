@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.ledger.identifiers import canonical, loan_numbers_in, loan_numbers_shown
+from agent.language.loan_numbers import canonical, loan_numbers_in, loan_numbers_shown
 
 
 @pytest.mark.parametrize(

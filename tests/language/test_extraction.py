@@ -1,5 +1,6 @@
-"""Slot extraction of the offline engine: dates relative to a fixed today, birth dates,
-ZIP codes, amounts, days of month, loan numbers, phones, channels and contact hours."""
+"""What customer text means as values (agent/language): dates relative to a fixed today,
+birth dates, ZIP codes, amounts, days of month, loan numbers, phones, channels and
+contact hours, and the spelling normalisation the offline engine reads them after."""
 
 from __future__ import annotations
 
@@ -8,9 +9,15 @@ from decimal import Decimal
 
 import pytest
 
-from agent.engine.offline import slots
-from agent.engine.offline.normalize import correct_word, edit_distance, normalize
-from agent.ledger.identifiers import first_loan_number
+from agent.language.amounts import extract_amount_keyword, extract_amounts
+from agent.language.contact import extract_channels, extract_contact_hours
+from agent.language.dates import extract_birth_date, extract_date, extract_day_of_month
+from agent.language.loan_numbers import first_loan_number
+from agent.language.normalize import correct_word, normalize
+from agent.language.number_words import words_to_number
+from agent.language.phones import extract_phone
+from agent.language.postal_codes import extract_postal_code
+from agent.language.typos import edit_distance
 
 TODAY = date(2026, 3, 10)  # a Tuesday
 
@@ -63,7 +70,7 @@ TODAY = date(2026, 3, 10)  # a Tuesday
     ],
 )
 def test_payment_dates(text: str, expected: date) -> None:
-    found = slots.extract_date(text, TODAY)
+    found = extract_date(text, TODAY)
     assert found is not None, text
     assert found.value == expected
 
@@ -79,23 +86,23 @@ def test_payment_dates(text: str, expected: date) -> None:
     ],
 )
 def test_no_payment_date(text: str) -> None:
-    assert slots.extract_date(text, TODAY) is None
+    assert extract_date(text, TODAY) is None
 
 
 def test_relative_dates_follow_today() -> None:
-    friday = slots.extract_date("this friday", date(2026, 3, 13))
-    saturday = slots.extract_date("on friday", date(2026, 3, 14))
+    friday = extract_date("this friday", date(2026, 3, 13))
+    saturday = extract_date("on friday", date(2026, 3, 14))
     assert friday is not None and friday.value == date(2026, 3, 13)  # today is Friday
     assert saturday is not None and saturday.value == date(2026, 3, 20)
-    december = slots.extract_date("in 3 weeks", date(2026, 12, 20))
+    december = extract_date("in 3 weeks", date(2026, 12, 20))
     assert december is not None and december.value == date(2027, 1, 10)
-    month_end = slots.extract_date("end of the month", date(2026, 2, 3))
+    month_end = extract_date("end of the month", date(2026, 2, 3))
     assert month_end is not None and month_end.value == date(2026, 2, 28)
 
 
 def test_explicit_year_is_reported() -> None:
-    with_year = slots.extract_date("3/18/2026", TODAY)
-    without = slots.extract_date("3/18", TODAY)
+    with_year = extract_date("3/18/2026", TODAY)
+    without = extract_date("3/18", TODAY)
     assert with_year is not None and with_year.explicit_year
     assert without is not None and not without.explicit_year
 
@@ -130,16 +137,16 @@ def test_explicit_year_is_reported() -> None:
     ],
 )
 def test_birth_dates(text: str) -> None:
-    assert slots.extract_birth_date(text) == date(1988, 4, 12)
+    assert extract_birth_date(text) == date(1988, 4, 12)
 
 
 def test_birth_date_day_first_when_month_first_is_impossible() -> None:
-    assert slots.extract_birth_date("25/12/1990") == date(1990, 12, 25)
+    assert extract_birth_date("25/12/1990") == date(1990, 12, 25)
 
 
 @pytest.mark.parametrize("text", ["73301", "my zip is 73301", "I owe $165", "call me at 5"])
 def test_no_birth_date(text: str) -> None:
-    assert slots.extract_birth_date(text) is None
+    assert extract_birth_date(text) is None
 
 
 @pytest.mark.parametrize(
@@ -158,7 +165,7 @@ def test_no_birth_date(text: str) -> None:
     ],
 )
 def test_birth_dates_with_month_abbreviations_and_the_year_first(text: str) -> None:
-    assert slots.extract_birth_date(text) == date(1979, 8, 27)
+    assert extract_birth_date(text) == date(1979, 8, 27)
 
 
 @pytest.mark.parametrize(
@@ -170,12 +177,12 @@ def test_birth_dates_with_month_abbreviations_and_the_year_first(text: str) -> N
     ],
 )
 def test_no_birth_date_from_a_zip_or_a_later_date(text: str) -> None:
-    assert slots.extract_birth_date(text) is None
+    assert extract_birth_date(text) is None
 
 
 def test_two_digit_years() -> None:
-    assert slots.extract_birth_date("1/5/01") == date(2001, 1, 5)
-    assert slots.extract_birth_date("1/5/75") == date(1975, 1, 5)
+    assert extract_birth_date("1/5/01") == date(2001, 1, 5)
+    assert extract_birth_date("1/5/75") == date(1975, 1, 5)
 
 
 # --- ZIP codes ------------------------------------------------------------------------------
@@ -201,7 +208,7 @@ def test_two_digit_years() -> None:
     ],
 )
 def test_postal_codes(text: str, expected: str) -> None:
-    assert slots.extract_postal_code(text) == expected
+    assert extract_postal_code(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -220,7 +227,7 @@ def test_postal_codes(text: str, expected: str) -> None:
     ],
 )
 def test_not_postal_codes(text: str) -> None:
-    assert slots.extract_postal_code(text) is None
+    assert extract_postal_code(text) is None
 
 
 # --- amounts --------------------------------------------------------------------------------
@@ -243,7 +250,7 @@ def test_not_postal_codes(text: str) -> None:
     ],
 )
 def test_amounts(text: str, expected: list[Decimal]) -> None:
-    assert slots.extract_amounts(text) == expected
+    assert extract_amounts(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -258,7 +265,7 @@ def test_amounts(text: str, expected: list[Decimal]) -> None:
     ],
 )
 def test_no_amounts(text: str) -> None:
-    assert slots.extract_amounts(text) == []
+    assert extract_amounts(text) == []
 
 
 @pytest.mark.parametrize(
@@ -276,7 +283,7 @@ def test_no_amounts(text: str) -> None:
     ],
 )
 def test_amount_keywords(text: str, expected: str | None) -> None:
-    assert slots.extract_amount_keyword(text) == expected
+    assert extract_amount_keyword(text) == expected
 
 
 # --- days of the month ---------------------------------------------------------------------
@@ -299,12 +306,12 @@ def test_amount_keywords(text: str, expected: str | None) -> None:
     ],
 )
 def test_day_of_month(text: str, expected: int) -> None:
-    assert slots.extract_day_of_month(text) == expected
+    assert extract_day_of_month(text) == expected
 
 
 @pytest.mark.parametrize("text", ["change my due date", "move it to 15 dollars", "in 5 days"])
 def test_no_day_of_month(text: str) -> None:
-    assert slots.extract_day_of_month(text) is None
+    assert extract_day_of_month(text) is None
 
 
 # --- loan numbers and phones ----------------------------------------------------------------
@@ -320,7 +327,7 @@ def test_no_day_of_month(text: str) -> None:
     ],
 )
 def test_loan_numbers(text: str, expected: str) -> None:
-    # One rule for loan numbers (agent/ledger/identifiers.py), used by the engine's slots.
+    # One rule for loan numbers (agent/language/loan_numbers.py), used by the engine too.
     assert first_loan_number(text) == expected
 
 
@@ -335,7 +342,7 @@ def test_loan_numbers(text: str, expected: str) -> None:
     ],
 )
 def test_phones(text: str, expected: str) -> None:
-    assert slots.extract_phone(text) == expected
+    assert extract_phone(text) == expected
 
 
 # --- contact channels and hours -------------------------------------------------------------
@@ -353,7 +360,7 @@ def test_phones(text: str, expected: str) -> None:
     ],
 )
 def test_channels(text: str, expected: list[str]) -> None:
-    assert slots.extract_channels(text) == expected
+    assert extract_channels(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -375,7 +382,7 @@ def test_channels(text: str, expected: list[str]) -> None:
     ],
 )
 def test_contact_hours(text: str, expected: str) -> None:
-    assert slots.extract_contact_hours(text) == expected
+    assert extract_contact_hours(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -388,7 +395,7 @@ def test_contact_hours(text: str, expected: str) -> None:
     ],
 )
 def test_no_contact_hours(text: str) -> None:
-    assert slots.extract_contact_hours(text) is None
+    assert extract_contact_hours(text) is None
 
 
 # --- spelling and slang -----------------------------------------------------------------------
@@ -493,7 +500,7 @@ def _both_forms(text: str) -> list[str]:
 )
 def test_probe_payment_dates(text: str, expected: date) -> None:
     for form in _both_forms(text):
-        found = slots.extract_date(form, PROBE_TODAY)
+        found = extract_date(form, PROBE_TODAY)
         assert found is not None, form
         assert found.value == expected, form
 
@@ -517,11 +524,11 @@ def test_probe_payment_dates(text: str, expected: date) -> None:
 )
 def test_probe_no_payment_date(text: str) -> None:
     for form in _both_forms(text):
-        assert slots.extract_date(form, PROBE_TODAY) is None, form
+        assert extract_date(form, PROBE_TODAY) is None, form
 
 
 def test_pay_amount_next_month_is_not_a_day() -> None:
-    found = slots.extract_date("i can pay 20 next month", PROBE_TODAY)
+    found = extract_date("i can pay 20 next month", PROBE_TODAY)
     assert found is not None and found.value == date(2026, 5, 22)  # not May 20th
 
 
@@ -562,7 +569,7 @@ def test_pay_amount_next_month_is_not_a_day() -> None:
 )
 def test_probe_amounts(text: str, expected: list[str]) -> None:
     for form in _both_forms(text):
-        assert slots.extract_amounts(form) == [Decimal(x) for x in expected], form
+        assert extract_amounts(form) == [Decimal(x) for x in expected], form
 
 
 @pytest.mark.parametrize(
@@ -603,7 +610,7 @@ def test_probe_amounts(text: str, expected: list[str]) -> None:
 )
 def test_probe_no_amounts(text: str) -> None:
     for form in _both_forms(text):
-        assert slots.extract_amounts(form) == [], form
+        assert extract_amounts(form) == [], form
 
 
 @pytest.mark.parametrize(
@@ -624,7 +631,7 @@ def test_probe_no_amounts(text: str) -> None:
     ],
 )
 def test_words_to_number(phrase: str, expected: int | None) -> None:
-    assert slots.words_to_number(phrase) == expected
+    assert words_to_number(phrase) == expected
 
 
 @pytest.mark.parametrize(
@@ -641,8 +648,8 @@ def test_words_to_number(phrase: str, expected: int | None) -> None:
 )
 def test_probe_contact_hours(text: str, expected: str) -> None:
     for form in _both_forms(text):
-        assert slots.extract_contact_hours(form) == expected, form
+        assert extract_contact_hours(form) == expected, form
 
 
 def test_no_contact_hours_after_midnight() -> None:
-    assert slots.extract_contact_hours("no calls after midnight") is None
+    assert extract_contact_hours("no calls after midnight") is None

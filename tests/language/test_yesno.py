@@ -1,6 +1,6 @@
 import pytest
 
-from agent.tools.confirmation import is_affirmative, is_negative
+from agent.language.yesno import is_affirmative, is_negative, starts_affirmative
 
 
 @pytest.mark.parametrize(
@@ -49,3 +49,22 @@ def test_not_yes(text: str) -> None:
 
 def test_no() -> None:
     assert is_negative("no thanks") and not is_negative("yes")
+
+
+@pytest.mark.parametrize(
+    "text", ["yes", "Yes please", "ok", "sure, go ahead", "y", "please do", "yes but change it"]
+)
+def test_opens_with_yes(text: str) -> None:
+    assert starts_affirmative(text)
+
+
+@pytest.mark.parametrize("text", ["no", "yesterday I paid", "okra", "what's my balance", "great"])
+def test_does_not_open_with_yes(text: str) -> None:
+    assert not starts_affirmative(text)
+
+
+def test_a_write_needs_more_than_an_opening_yes() -> None:
+    # The engine reads "yes but change it" as an answer that opens with yes; a write
+    # confirmed by it would be wrong, so the tools' reading is the stricter one.
+    assert starts_affirmative("yes but change it to the 20th")
+    assert not is_affirmative("yes but change it to the 20th")

@@ -1,0 +1,188 @@
+"""The trained escalation model: does this message need a person, and for which reason?
+
+A multinomial logistic regression over two views of the text:
+
+- the all-MiniLM-L6-v2 sentence embedding (meaning, whatever the words), and
+- hashed TF-IDF word unigrams and bigrams (the words themselves: "validation",
+  "credit report", "not mine"), which need no vocabulary file.
+
+Classes are the escalation reasons plus ``none``; the score that decides whether a
+person is needed is ``1 - P(none)``. A long message is scored as a whole and sentence by
+sentence, and the highest score counts: one line of a pasted letter can carry the
+reason, and a short message is scored exactly like a sentence of a long one (so the
+model has no way to prefer long text).
+
+The weights are trained by ``loan-agent train escalation`` (see
+:mod:`agent.guardrails.escalation_training`) and committed with their sha256; the
+threshold was chosen on a validation split, and the card beside the weights records
+it with the test-split figures.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import HashingVectorizer
+
+from agent.learning.artifacts import ArtifactError, load_artifact
+
+DEFAULT_ARTIFACT = Path(__file__).resolve().parent / "models" / "escalation.npz"
+HASH_FEATURES = 2**16
+EMBEDDING_WEIGHT = 1.0
+NONE_LABEL = "none"
+# A long message is also scored per sentence; a unit shorter than this carries too
+# little to decide on its own.
+MIN_SENTENCE_CHARS = 20
+MAX_SENTENCES = 24
+
+
+class Embedder(Protocol):
+    dimension: int
+
+    def embed(self, texts: list[str]) -> np.ndarray: ...
+
+
+_VECTORIZER = HashingVectorizer(
+    n_features=HASH_FEATURES,
+    ngram_range=(1, 2),
+    alternate_sign=False,
+    norm=None,
+    lowercase=True,
+    token_pattern=r"(?u)\b\w+\b",
+)
+# "XXXX" is the CFPB's redaction mark; dates and amounts are noise for the decision.
+_MASKS = (
+    (re.compile(r"\bX{2,}(/X{2,})*\b", re.IGNORECASE), " "),
+    (re.compile(r"\{\$[\d.,]+\}|\$\s?\d[\d,]*(\.\d+)?"), " amount "),
+    (re.compile(r"\d+"), " 0 "),
+)
+_SENTENCES = re.compile(r"(?<=[.!?;])\s+|\n+")
+
+
+def prepare(text: str) -> str:
+    """The text as the model reads it: redaction marks dropped, numbers folded."""
+    text = text.replace("\u2019", "'")
+    for pattern, replacement in _MASKS:
+        text = pattern.sub(replacement, text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def sentences(text: str) -> list[str]:
+    parts = [p.strip(" \t-•*\"'") for p in _SENTENCES.split(text)]
+    return [p for p in parts if len(p) >= MIN_SENTENCE_CHARS][:MAX_SENTENCES]
+
+
+def lexical_features(texts: Sequence[str], idf: np.ndarray) -> sparse.csr_matrix:
+    """Sublinear TF-IDF of hashed word 1-2 grams, rows scaled to unit length."""
+    counts = _VECTORIZER.transform([prepare(t) for t in texts]).tocsr().astype(np.float64)
+    counts.data = 1.0 + np.log(counts.data)
+    weighted = counts @ sparse.diags(idf)
+    norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1))).ravel()
+    norms[norms == 0] = 1.0
+    return sparse.csr_matrix(sparse.diags(1.0 / norms) @ weighted)
+
+
+def document_frequencies(texts: Sequence[str]) -> np.ndarray:
+    counts = _VECTORIZER.transform([prepare(t) for t in texts]).tocsc()
+    present = np.diff(counts.indptr)
+    return np.log((1 + len(texts)) / (1 + present)) + 1.0
+
+
+def combine(vectors: np.ndarray, lexical: sparse.csr_matrix) -> sparse.csr_matrix:
+    dense = sparse.csr_matrix(np.asarray(vectors, dtype=np.float64) * EMBEDDING_WEIGHT)
+    return sparse.hstack([dense, lexical], format="csr")
+
+
+@dataclass(frozen=True)
+class UnitScore:
+    """The model's view of one unit (the whole message or one sentence)."""
+
+    unit: str
+    whole: bool
+    probabilities: np.ndarray
+
+    def needs_person(self, none_index: int) -> float:
+        return float(1.0 - self.probabilities[none_index])
+
+
+@dataclass(frozen=True)
+class ModelVerdict:
+    score: float  # 1 - P(none) of the deciding unit
+    reason: str  # the most probable reason of the deciding unit
+    reason_probability: float
+    unit: str
+    whole: bool
+
+
+class EscalationModel:
+    def __init__(self, arrays: dict[str, np.ndarray], card: dict[str, Any], embedder: Embedder):
+        self.card = card
+        self.classes: list[str] = list(card["classes"])
+        self.threshold: float = float(card["threshold"])
+        self.sentence_threshold: float = float(card.get("sentence_threshold", self.threshold))
+        self._coef = np.asarray(arrays["coef"], dtype=np.float64)
+        self._intercept = np.asarray(arrays["intercept"], dtype=np.float64)
+        self._idf = np.asarray(arrays["idf"], dtype=np.float64)
+        expected = int(card["embedding_dimension"])
+        if getattr(embedder, "dimension", expected) != expected:
+            raise ArtifactError(
+                f"the escalation model was trained on {card['embedding_model']} "
+                f"({expected} dimensions); the embedder given has {embedder.dimension}"
+            )
+        self._embedder = embedder
+        self._none = self.classes.index(NONE_LABEL)
+
+    @classmethod
+    def load(cls, embedder: Embedder, path: Path = DEFAULT_ARTIFACT) -> EscalationModel:
+        arrays, card = load_artifact(path)
+        return cls(arrays, card, embedder)
+
+    def probabilities(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, len(self.classes)))
+        if vectors is None:
+            vectors = self._embedder.embed(list(texts))
+        features = combine(vectors, lexical_features(texts, self._idf))
+        logits = np.asarray(features @ self._coef.T) + self._intercept
+        logits -= logits.max(axis=1, keepdims=True)
+        exponentials = np.exp(logits)
+        return exponentials / exponentials.sum(axis=1, keepdims=True)
+
+    def units(self, text: str) -> list[UnitScore]:
+        """The whole message, and each sentence when there are two or more."""
+        text = text.strip()
+        parts = sentences(text)
+        units = [text] + (parts if len(parts) >= 2 else [])
+        rows = self.probabilities(units)
+        return [
+            UnitScore(unit, index == 0, row)
+            for index, (unit, row) in enumerate(zip(units, rows, strict=True))
+        ]
+
+    def verdict(self, text: str) -> ModelVerdict | None:
+        """The deciding unit when any unit is over its threshold, else None."""
+        best: ModelVerdict | None = None
+        for unit in self.units(text):
+            score = unit.needs_person(self._none)
+            floor = self.threshold if unit.whole else self.sentence_threshold
+            if score < floor:
+                continue
+            reasons = unit.probabilities.copy()
+            reasons[self._none] = -1.0
+            index = int(reasons.argmax())
+            candidate = ModelVerdict(
+                score, self.classes[index], float(reasons[index]), unit.unit, unit.whole
+            )
+            if best is None or candidate.score > best.score:
+                best = candidate
+        return best
+
+    def score(self, text: str) -> float:
+        """The highest needs-a-person score over the message's units."""
+        return max(u.needs_person(self._none) for u in self.units(text))

@@ -1,0 +1,40 @@
+"""Precision, recall and threshold choice on labelled predictions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def ratio(numerator: int, denominator: int) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+def per_class(
+    expected: Sequence[str], predicted: Sequence[str], classes: Sequence[str]
+) -> dict[str, dict[str, float | int | None]]:
+    rows: dict[str, dict[str, float | int | None]] = {}
+    for label in classes:
+        support = sum(1 for e in expected if e == label)
+        guessed = sum(1 for p in predicted if p == label)
+        hits = sum(1 for e, p in zip(expected, predicted, strict=True) if e == p == label)
+        rows[label] = {
+            "support": support,
+            "predicted": guessed,
+            "precision": ratio(hits, guessed),
+            "recall": ratio(hits, support),
+        }
+    return rows
+
+
+def threshold_for_rate(
+    negative_scores: np.ndarray, max_rate: float, grid: Sequence[float] | None = None
+) -> float:
+    """The lowest threshold at which at most ``max_rate`` of the negatives score at or
+    above it (scores are compared with ``>=``)."""
+    grid = grid if grid is not None else [round(x, 3) for x in np.arange(0.05, 0.995, 0.005)]
+    for threshold in grid:
+        if float(np.mean(negative_scores >= threshold)) <= max_rate:
+            return float(threshold)
+    return float(grid[-1])
