@@ -347,7 +347,8 @@ def choose_thresholds(
 ) -> tuple[float, float, dict[str, float]]:
     """On validation items: the (whole, sentence) thresholds with the highest recall
     whose false escalations of routine and out-of-scope messages stay within the rate
-    (averaged over sources, and within 1.5x the rate for every source)."""
+    (averaged over sources, so that the large public sets do not hide our own routine
+    look-alikes)."""
     positive = np.array([i.label != NONE_LABEL for i in items])
     sources = sorted({i.source for i in items if i.label == NONE_LABEL})
     masks = {s: np.array([i.source == s and i.label == NONE_LABEL for i in items]) for s in sources}
@@ -357,7 +358,7 @@ def choose_thresholds(
         for sentence_threshold in [t for t in grid if t >= threshold]:
             decided = decide(scores, threshold, sentence_threshold)
             rates = [float(decided[m].mean()) for m in masks.values() if m.any()]
-            if np.mean(rates) > max_false_rate or max(rates) > 1.5 * max_false_rate:
+            if np.mean(rates) > max_false_rate:
                 continue
             recall = float(decided[positive].mean())
             key = (recall, -float(np.mean(rates)), threshold, sentence_threshold)

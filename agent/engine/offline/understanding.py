@@ -448,7 +448,9 @@ def _identity_only(text: str) -> bool:
 def _prefer_cues(ranked: list[IntentScore], th: Thresholds) -> list[IntentScore]:
     """A cue (a pattern written for the intent) beats the model's top intent unless the
     model is confident (validation-chosen ``th.confident``)."""
-    if not ranked or ranked[0].cue or ranked[0].probability >= th.confident:
+    # The model's catch-all (out_of_scope) never stands against a cue for one of ours.
+    top = ranked[0] if ranked else None
+    if top is None or top.cue or (top.probability >= th.confident and top.intent != "out_of_scope"):
         return ranked
     cued = next((r for r in ranked[1:] if r.cue), None)
     if cued is None:
