@@ -219,7 +219,7 @@ def train_group() -> None:
 
 
 def _add_training_commands() -> None:
-    from agent.engine.offline.cli import nlu_report, train_intents
+    from agent.engine.cli import nlu_report, train_intents
 
     train_group.add_command(train_intents)
     main.add_command(nlu_report)

@@ -147,7 +147,7 @@ def _lexicon_reason(policy):
     help="The shared public data (complaint narratives, banking77, CLINC150).",
 )
 @click.option("--seed", type=int, default=None, help="Split seed (default: the fixed one).")
-@click.option("--c", "c", type=float, default=4.0, show_default=True, help="Inverse L2 strength.")
+@click.option("--c", "c", type=float, default=16.0, show_default=True, help="Inverse L2 strength.")
 @click.option(
     "--max-false-rate",
     type=float,

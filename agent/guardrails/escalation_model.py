@@ -34,6 +34,7 @@ from agent.learning.artifacts import ArtifactError, load_artifact
 
 DEFAULT_ARTIFACT = Path(__file__).resolve().parent / "models" / "escalation.npz"
 HASH_FEATURES = 2**16
+CHAR_FEATURES = 2**16
 EMBEDDING_WEIGHT = 1.0
 NONE_LABEL = "none"
 # A long message is also scored per sentence; a unit shorter than this carries too
@@ -55,6 +56,14 @@ _VECTORIZER = HashingVectorizer(
     norm=None,
     lowercase=True,
     token_pattern=r"(?u)\b\w+\b",
+)
+_CHARS = HashingVectorizer(
+    n_features=CHAR_FEATURES,
+    analyzer="char_wb",
+    ngram_range=(3, 5),
+    alternate_sign=False,
+    norm=None,
+    lowercase=True,
 )
 # "XXXX" is the CFPB's redaction mark; dates and amounts are noise for the decision.
 _MASKS = (
@@ -78,18 +87,30 @@ def sentences(text: str) -> list[str]:
     return [p for p in parts if len(p) >= MIN_SENTENCE_CHARS][:MAX_SENTENCES]
 
 
+def _counts(texts: Sequence[str]) -> sparse.csr_matrix:
+    prepared = [prepare(t) for t in texts]
+    words = _VECTORIZER.transform(prepared)
+    chars = _CHARS.transform(prepared)
+    return sparse.hstack([words, chars], format="csr").astype(np.float64)
+
+
 def lexical_features(texts: Sequence[str], idf: np.ndarray) -> sparse.csr_matrix:
-    """Sublinear TF-IDF of hashed word 1-2 grams, rows scaled to unit length."""
-    counts = _VECTORIZER.transform([prepare(t) for t in texts]).tocsr().astype(np.float64)
+    """Sublinear TF-IDF of hashed word 1-2 grams and character 3-5 grams (typos), each
+    block scaled to unit length."""
+    counts = _counts(texts)
     counts.data = 1.0 + np.log(counts.data)
-    weighted = counts @ sparse.diags(idf)
-    norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1))).ravel()
-    norms[norms == 0] = 1.0
-    return sparse.csr_matrix(sparse.diags(1.0 / norms) @ weighted)
+    weighted = sparse.csr_matrix(counts @ sparse.diags(idf))
+    blocks = []
+    for start, stop in ((0, HASH_FEATURES), (HASH_FEATURES, HASH_FEATURES + CHAR_FEATURES)):
+        block = weighted[:, start:stop]
+        norms = np.sqrt(np.asarray(block.multiply(block).sum(axis=1))).ravel()
+        norms[norms == 0] = 1.0
+        blocks.append(sparse.diags(1.0 / norms) @ block)
+    return sparse.hstack(blocks, format="csr")
 
 
 def document_frequencies(texts: Sequence[str]) -> np.ndarray:
-    counts = _VECTORIZER.transform([prepare(t) for t in texts]).tocsc()
+    counts = _counts(texts).tocsc()
     present = np.diff(counts.indptr)
     return np.log((1 + len(texts)) / (1 + present)) + 1.0
 

@@ -174,3 +174,50 @@ def test_public_data_mapping() -> None:
     texts = {i.text.lower(): i.label for i in items}
     assert not any("fraud" in t and label != "out_of_scope" for t, label in texts.items())
     assert items == public_items(Paths(PROJECT_ROOT, SHARED_DATA), seed=1)  # fixed sample
+
+
+# --- noise, identity answers, and the threshold rules -------------------------------------
+
+
+@pytest.mark.parametrize("text", ["blorp zzzt qwerty", "flibber jabber wocky", "asdfgh jkl"])
+def test_keyboard_noise_is_not_understood(intent_matcher: IntentMatcher, text: str) -> None:
+    plan = understand(intent_matcher, text, TODAY)
+    assert plan["tasks"] == [] and "clarify" not in plan
+
+
+def test_noise_words_are_measured_on_the_vocabulary() -> None:
+    from agent.engine.offline.intents import looks_like_noise, unknown_share
+
+    assert unknown_share("what is my balance") == 0.0
+    assert not looks_like_noise("hi it's Priya, my number is 609-555-0142")
+    assert looks_like_noise("blorp zzzt qwerty")
+
+
+@pytest.mark.parametrize(
+    "text", ["sorry, april 12 1988", "hi it's Priya, my number is 609-555-0142"]
+)
+def test_an_identity_answer_is_not_an_off_topic_question(
+    intent_matcher: IntentMatcher, text: str
+) -> None:
+    plan = understand(intent_matcher, text, TODAY, ("L100",))
+    assert plan["tasks"] == [], plan
+
+
+def test_a_write_needs_the_write_precision_over_all_validation_items() -> None:
+    """The few writes are right at every probability, the reads often wrong below 0.8:
+    the write threshold follows all the items, not the few writes alone."""
+    classes = ["balance", "deferral", "payoff"]
+    items, rows = [], []
+    for n in range(40):
+        p = 0.55 + n * 0.01  # 0.55 .. 0.94
+        label = "deferral" if n % 4 == 0 else "balance"
+        predicted = label if label == "deferral" or p >= 0.8 else "payoff"
+        items.append(Item(f"t{n}", label, "own:synthetic", "val"))
+        row = [(1 - p) / 2] * 3
+        row[classes.index(predicted)] = p
+        rows.append(row)
+    probs = np.array(rows)
+    writes = probs.argmax(axis=1) == 1
+    assert (probs.argmax(axis=1)[writes] == 1).all()  # every predicted write is right
+    th = choose_thresholds(items, probs, classes, 0.5, 0.97, 0.99)
+    assert th.write_threshold >= 0.79 > th.threshold

@@ -24,9 +24,11 @@ regularisation is chosen on the validation split; so are the thresholds:
   clarifying question): the lowest probability at which the answered validation items
   are right at least ``target_accuracy`` of the time;
 - ``write_threshold``: a write intent with no cue needs this much: the lowest probability
-  at which predicted writes are right at least ``write_precision`` of the time;
+  at which predicted writes, and all the predictions, are right at least
+  ``write_precision`` of the time (the writes alone are too few to go by);
 - ``confident_threshold``: the model's top intent stands against a cue pattern for
-  another intent from this probability (the one that serves the validation split best).
+  another intent from this probability (the one that serves the validation split best;
+  of equally good values the highest, which trusts the hand-written cues most).
 
 The test split is scored once, after that, and its figures go into the artifact's card.
 """
@@ -295,7 +297,14 @@ def choose_thresholds(
     right = predicted == labels
     threshold = lowest_threshold(top, right, target_accuracy)
     writes = np.array([classes[k] in WRITE_INTENTS for k in predicted])
-    write_threshold = max(threshold, lowest_threshold(top[writes], right[writes], write_precision))
+    # The writes alone are a few dozen validation items (one mistake moves their precision
+    # by 3-4 points), so a write also needs the confidence at which all the validation
+    # decisions reach the write precision.
+    write_threshold = max(
+        threshold,
+        lowest_threshold(top[writes], right[writes], write_precision),
+        lowest_threshold(top, right, write_precision),
+    )
     confident = max(threshold, lowest_threshold(top, right, confident_precision))
     return Thresholds(threshold, write_threshold, confident)
 
@@ -354,6 +363,17 @@ def measure(items: Sequence[Item], decided: Sequence[str], classes: Sequence[str
     }
 
 
+def _plateaus(scored: Sequence[tuple[int, float]]) -> str:
+    """ "310 for 0.50-0.62, 311 for 0.63-0.99": the runs of equal scores."""
+    runs: list[list] = []
+    for right, value in scored:
+        if runs and runs[-1][0] == right:
+            runs[-1][2] = value
+        else:
+            runs.append([right, value, value])
+    return ", ".join(f"{r} for {a:.2f}-{b:.2f}" for r, a, b in runs)
+
+
 def _macro_f1(items: Sequence[Item], probs: np.ndarray, classes: Sequence[str]) -> float:
     predicted = [classes[k] for k in probs.argmax(axis=1)]
     rows = per_class([i.label for i in items], predicted, classes)
@@ -405,18 +425,21 @@ def train(
     )
     # How the model combines with the cue patterns: the model's top intent stands against
     # another intent's cue from the probability that serves the validation split best.
+    # The cues are hand-written, high-precision patterns: the model overrules one only as
+    # far as the validation split shows it gains, so among equally good values the
+    # highest (the one that trusts the cues most) is kept.
     val_texts = [model_input(i.text) for i in by_split["val"]]
     expected = [i.label for i in by_split["val"]]
-    best_confident: tuple[float, float] | None = None
+    scored = []
     for confident in [t for t in _GRID if t >= thresholds.threshold]:
         trial = Thresholds(thresholds.threshold, thresholds.write_threshold, confident)
         decided = decisions(val_texts, val_probs, classes, trial, cues)
-        right = sum(1 for e, d in zip(expected, decided, strict=True) if e == d)
-        if best_confident is None or right > best_confident[0]:
-            best_confident = (right, confident)
-    assert best_confident is not None
+        scored.append((sum(1 for e, d in zip(expected, decided, strict=True) if e == d), confident))
+    best_right = max(right for right, _ in scored)
+    confident_threshold = max(c for right, c in scored if right == best_right)
+    log(f"validation items right by confident threshold: {_plateaus(scored)}")
     thresholds = Thresholds(
-        thresholds.threshold, thresholds.write_threshold, float(best_confident[1])
+        thresholds.threshold, thresholds.write_threshold, float(confident_threshold)
     )
     log(f"thresholds on validation: {thresholds}")
     report = {}

@@ -24,7 +24,7 @@ from datetime import date
 from typing import Any
 
 from agent.engine.offline.intent_model import Thresholds
-from agent.engine.offline.intents import IntentMatcher, IntentScore
+from agent.engine.offline.intents import IntentMatcher, IntentScore, looks_like_noise
 from agent.language.amounts import extract_amount_keyword, extract_amounts
 from agent.language.contact import extract_channels, extract_contact_hours
 from agent.language.dates import (
@@ -319,7 +319,9 @@ def understand(
         tasks = _pick_tasks(ranked, norm, identity, th)
         tasks = _structural(tasks, norm, today, th)
         tasks = [t for t in _resolve_conflicts(tasks, norm, today) if not _weak_write(t, th)]
-        if not tasks:
+        if _noise_only(tasks) and looks_like_noise(norm):
+            tasks = []  # "blorp zzzt qwerty": not understood, not an off-topic question
+        elif not tasks:
             clarify = _clarify(ranked, identity, th)
         for task in tasks:
             task["slots"] = task_slots(task["intent"], norm, today, own_loans)
@@ -372,6 +374,13 @@ def split_payment(
     ]
 
 
+def _noise_only(tasks: list[dict[str, Any]]) -> bool:
+    """No task, or only the model's out-of-scope guess (no cue): what noise reads as."""
+    return not tasks or (
+        [t["intent"] for t in tasks] == ["out_of_scope"] and not tasks[0].get("cue")
+    )
+
+
 def _acts_on(top: IntentScore, th: Thresholds) -> bool:
     """A cue, or a probability over the threshold (a write needs more)."""
     floor = th.write if top.intent in WRITE_INTENTS else th.act
@@ -399,8 +408,13 @@ def _pick_tasks(
         identity["dob"] or identity["zip"] or identity["phone"] or identity["loan_number"]
     )
     # A message that is mostly identity details ("1988-04-12, zip 73301", "my loan number
-    # is L100") has no task.
-    if has_identity and not top.cue and (top.probability < th.confident or _identity_only(text)):
+    # is L100") has no task; nor has one the model reads as out of scope (its catch-all:
+    # "sorry, april 12 1988" is an answer, not an off-topic question).
+    if (
+        has_identity
+        and not top.cue
+        and (top.probability < th.confident or top.intent == "out_of_scope" or _identity_only(text))
+    ):
         return []
     tasks = [_task(top)]
     if top.intent in {"affirm", "deny"}:

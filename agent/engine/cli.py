@@ -1,4 +1,8 @@
-"""``loan-agent train intents`` and ``loan-agent nlu-report``."""
+"""``loan-agent train intents`` and ``loan-agent nlu-report``: the engine's commands.
+
+They live here, in ``agent.engine``, so that ``agent.cli`` need not reach into the
+offline engine (nothing outside ``agent/engine`` imports ``agent.engine.offline``).
+"""
 
 from __future__ import annotations
 
