@@ -96,17 +96,18 @@ def _counts(texts: Sequence[str]) -> sparse.csr_matrix:
 
 def lexical_features(texts: Sequence[str], idf: np.ndarray) -> sparse.csr_matrix:
     """Sublinear TF-IDF of hashed word 1-2 grams and character 3-5 grams (typos), each
-    block scaled to unit length."""
+    block of each row scaled to unit length."""
     counts = _counts(texts)
-    counts.data = 1.0 + np.log(counts.data)
-    weighted = sparse.csr_matrix(counts @ sparse.diags(idf))
-    blocks = []
-    for start, stop in ((0, HASH_FEATURES), (HASH_FEATURES, HASH_FEATURES + CHAR_FEATURES)):
-        block = weighted[:, start:stop]
-        norms = np.sqrt(np.asarray(block.multiply(block).sum(axis=1))).ravel()
-        norms[norms == 0] = 1.0
-        blocks.append(sparse.diags(1.0 / norms) @ block)
-    return sparse.hstack(blocks, format="csr")
+    data = (1.0 + np.log(counts.data)) * idf[counts.indices]
+    is_word = counts.indices < HASH_FEATURES
+    for row in range(counts.shape[0]):
+        row_data = data[counts.indptr[row] : counts.indptr[row + 1]]  # a view
+        row_words = is_word[counts.indptr[row] : counts.indptr[row + 1]]
+        for block in (row_words, ~row_words):
+            norm = float(np.sqrt(np.square(row_data[block]).sum()))
+            if norm:
+                row_data[block] /= norm
+    return sparse.csr_matrix((data, counts.indices, counts.indptr), shape=counts.shape)
 
 
 def document_frequencies(texts: Sequence[str]) -> np.ndarray:
@@ -147,7 +148,10 @@ class EscalationModel:
         self.classes: list[str] = list(card["classes"])
         self.threshold: float = float(card["threshold"])
         self.sentence_threshold: float = float(card.get("sentence_threshold", self.threshold))
-        self._coef = np.asarray(arrays["coef"], dtype=np.float64)
+        coef = np.asarray(arrays["coef"], dtype=np.float64)
+        dimension = int(card["embedding_dimension"])
+        self._dense_coef = np.ascontiguousarray(coef[:, :dimension].T)
+        self._sparse_coef = np.ascontiguousarray(coef[:, dimension:].T)
         self._intercept = np.asarray(arrays["intercept"], dtype=np.float64)
         self._idf = np.asarray(arrays["idf"], dtype=np.float64)
         expected = int(card["embedding_dimension"])
@@ -169,8 +173,12 @@ class EscalationModel:
             return np.zeros((0, len(self.classes)))
         if vectors is None:
             vectors = self._embedder.embed(list(texts))
-        features = combine(vectors, lexical_features(texts, self._idf))
-        logits = np.asarray(features @ self._coef.T) + self._intercept
+        lexical = lexical_features(texts, self._idf)
+        logits = (
+            np.asarray(vectors, dtype=np.float64) * EMBEDDING_WEIGHT @ self._dense_coef
+            + np.asarray(lexical @ self._sparse_coef)
+            + self._intercept
+        )
         logits -= logits.max(axis=1, keepdims=True)
         exponentials = np.exp(logits)
         return exponentials / exponentials.sum(axis=1, keepdims=True)

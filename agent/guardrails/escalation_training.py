@@ -36,6 +36,7 @@ import yaml
 from sklearn.linear_model import LogisticRegression
 
 from agent.guardrails.escalation_model import (
+    CHAR_FEATURES,
     DEFAULT_ARTIFACT,
     EMBEDDING_WEIGHT,
     HASH_FEATURES,
@@ -120,6 +121,10 @@ class Paths:
         return self.project / "tests" / "guardrails" / "escalation_holdout.yaml"
 
     @property
+    def intent_training(self) -> Path:
+        return self.project / "training" / "intents"
+
+    @property
     def intents(self) -> Path:
         return self.project / "prompts" / "intents.yaml"
 
@@ -186,6 +191,17 @@ def own_items(paths: Paths, seed: int) -> list[Item]:
         for text in spec.get("examples", [])
     ]
     items += _items(rows, "intent_examples", seed)
+    # The intent model's own training utterances: routine requests in many wordings
+    # (contact preferences, fee waivers, promises…), the look-alikes that matter most.
+    rows = []
+    for path in sorted(paths.intent_training.glob("*.yaml")):
+        data = _yaml(path)
+        if not isinstance(data, dict):
+            raise CorpusError(f"{path}: expected a mapping of intent to utterances")
+        for intent, texts in data.items():
+            category = "out_of_scope" if intent == "out_of_scope" else "routine"
+            rows += [(str(t), NONE_LABEL, category) for t in texts or [] if isinstance(t, str)]
+    items += _items(rows, "intent_training", seed)
     holdout = _labelled_rows(paths.holdout)
     items += [Item(t.strip(), label, "holdout", "test", c) for t, label, c in holdout]
     return items
@@ -475,6 +491,7 @@ def train(
         "C": c,
         "max_false_rate": max_false_rate,
         "hash_features": HASH_FEATURES,
+        "char_features": CHAR_FEATURES,
         "embedding_weight": EMBEDDING_WEIGHT,
         "embedding_model": "all-MiniLM-L6-v2",
         "embedding_dimension": int(embedder.dimension),

@@ -56,7 +56,10 @@ def test_the_committed_artifact_loads_and_names_how_it_was_made() -> None:
     assert card["classes"] == CLASSES
     assert card["seed"] == SEED and card["rebuild"] == "loan-agent train escalation"
     assert 0 < card["threshold"] < 1 and card["threshold"] <= card["sentence_threshold"] < 1
-    assert arrays["coef"].shape == (len(CLASSES), 384 + card["hash_features"])
+    assert arrays["coef"].shape == (
+        len(CLASSES),
+        384 + card["hash_features"] + card["char_features"],
+    )
 
 
 def test_a_changed_artifact_is_refused(tmp_path: Path, guard_embedder: Embedder) -> None:
@@ -153,7 +156,9 @@ def test_public_test_split_sample_meets_the_targets(
     short) must reach a person; real bank and assistant questions must not."""
     lexicon = EscalationClassifier(None, policy)
     items = corpus(PATHS, SEED, lambda t: (v := lexicon.classify(t)) and v.reason.value)
-    public = [i for i in items if i.split == "test" and i.source in {"cfpb", "banking77", "clinc150"}]
+    public = [
+        i for i in items if i.split == "test" and i.source in {"cfpb", "banking77", "clinc150"}
+    ]
     positives = [i for i in public if i.label != NONE_LABEL]
     negatives = [i for i in public if i.label == NONE_LABEL]
     sample = positives[::2][:250] + negatives[::3][:400]
