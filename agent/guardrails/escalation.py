@@ -17,7 +17,7 @@ Two deterministic steps:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -87,6 +87,7 @@ class _Hit:
     score: float
     detail: str
     sentence_only: bool = False  # a model vote on one sentence of a long message
+    corroborates: bool = False  # a model vote counted for the lexicon's reason
 
 
 def _expand(pattern: str, macros: dict[str, str]) -> str:
@@ -161,8 +162,21 @@ class EscalationClassifier:
             return None
         hits, negated = self._lexicon(text)
         # A reason the lexicon saw negated or excused ("I don't need a person", "I'm not
-        # suicidal", "working again") is not taken from the model's vote alone.
-        hits.extend(h for h in self._model_hits(text) if h.reason not in negated)
+        # suicidal", "working again") is not taken from the model's vote alone. When the
+        # lexicon named a reason, the model's reason only adds to it if it is a person at
+        # risk: the lexicon's reasons are precise and explain themselves to staff.
+        named = next((r for r in PRECEDENCE if any(h.reason == r for h in hits)), None)
+        for hit in self._model_hits(text):
+            if hit.reason in negated:
+                continue
+            if named is not None and hit.reason != EscalationReason.VULNERABILITY:
+                hit = replace(
+                    hit,
+                    reason=named,
+                    corroborates=True,
+                    detail=f"{hit.detail}; counted for the lexicon's {named.value}",
+                )
+            hits.append(hit)
         return self._decide(hits)
 
     def lexicon_hits(self, text: str) -> list[_Hit]:
@@ -239,8 +253,12 @@ class EscalationClassifier:
             ),
             None,
         )
-        # A crisis line is never lost to another tag of the same reason.
-        if reason == EscalationReason.VULNERABILITY and "self_harm" in tags:
+        # A crisis line is never lost to another tag of the same reason; and when only the
+        # model saw a person at risk (it does not tell self-harm from other risks), the
+        # crisis line comes first too: a needless one costs little, a missing one a life.
+        if reason == EscalationReason.VULNERABILITY and (
+            "self_harm" in tags or set(tags) == {"model"}
+        ):
             first_response = CRISIS_LINE
         tag = next(
             (t for t in tags if self._first_response.get((reason.value, t)) == first_response),

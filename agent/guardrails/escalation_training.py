@@ -81,6 +81,10 @@ BANKING77_AMBIGUOUS = {
     "transfer_fee_charged",
     "cash_withdrawal_charge",
 }
+# A narrative's reason when the lexicon names none: about credit reports and debt
+# collection, the CFPB's most common issues are inaccurate information and debt not owed
+# (disputes); about other products, treatment and service (complaints).
+PRODUCT_REASON = {"Credit reporting": "dispute", "Debt collection": "dispute"}
 CLINC_REASONS = {"report_fraud": "fraud"}
 CLINC_AMBIGUOUS = {"report_lost_card", "damaged_card", "replacement_card_duration"}
 CLINC_LENDING_DOMAINS = {"banking", "credit_cards"}
@@ -207,7 +211,7 @@ def own_items(paths: Paths, seed: int) -> list[Item]:
     return items
 
 
-def public_items(paths: Paths, seed: int, weak_reason: Callable[[str], str]) -> list[Item]:
+def public_items(paths: Paths, seed: int, weak_reason: Callable[[str], str | None]) -> list[Item]:
     root = paths.shared_data
     narratives = root / "complaints" / "cfpb_complaint_narratives.csv"
     banking = root / "banking77" / "train.csv"
@@ -218,7 +222,12 @@ def public_items(paths: Paths, seed: int, weak_reason: Callable[[str], str]) -> 
     items: list[Item] = []
     with narratives.open(encoding="utf-8") as handle:
         rows = [
-            (r["narrative"], weak_reason(r["narrative"]), "reason") for r in csv.DictReader(handle)
+            (
+                r["narrative"],
+                weak_reason(r["narrative"]) or PRODUCT_REASON.get(r["product"], "complaint"),
+                "reason",
+            )
+            for r in csv.DictReader(handle)
         ]
     items += _items(rows, "cfpb", seed, weak=True)
     with banking.open(encoding="utf-8") as handle:
@@ -443,7 +452,7 @@ def measure(items: list[Item], predicted: list[str | None]) -> dict[str, Any]:
 
 def corpus(paths: Paths, seed: int, lexicon: Callable[[str], str | None]) -> list[Item]:
     """Every item with its split (the narratives' reasons inferred with ``lexicon``)."""
-    weak = public_items(paths, seed, lambda text: lexicon(text) or "complaint")
+    weak = public_items(paths, seed, lexicon)
     return deduplicate(own_items(paths, seed) + weak)
 
 
