@@ -65,7 +65,9 @@ def build_engines(
     if checkpointer is None:
         checkpointer = make_checkpointer(settings.effective_database_url)
     agent = ServicingAgent(settings, policy, embedder, checkpointer, llm=llm)
-    guards = InputGuards(EscalationClassifier(embedder, policy))
+    guards = InputGuards(
+        EscalationClassifier(embedder, policy, routine_check=agent.routine_probability)
+    )
     retriever = build_retriever(settings, embedder, ingest_if_needed)
     return Engines(settings, policy, embedder, agent, guards, agent.templates, retriever)
 

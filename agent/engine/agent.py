@@ -23,9 +23,11 @@ from agent.engine.middleware import (
 from agent.engine.offline.brain import OfflineBrain
 from agent.engine.offline.intents import IntentMatcher
 from agent.engine.offline.model import OfflineServicingModel
+from agent.engine.offline.understanding import ACCOUNT_INTENTS
 from agent.engine.streaming import TokenRelay
 from agent.engine.templates import Templates
 from agent.knowledge.embeddings import Embedder
+from agent.language.normalize import normalize
 from agent.policy.config import PolicyConfig
 from agent.settings import Settings
 from agent.tools.context import ConversationContext
@@ -48,6 +50,11 @@ def build_offline_model(
     return OfflineServicingModel(brain=brain)
 
 
+def routine_probability(matcher: IntentMatcher, text: str) -> float:
+    ranked = matcher.rank(normalize(text))
+    return float(sum(s.probability for s in ranked if s.intent in ACCOUNT_INTENTS))
+
+
 def _prohibited_checker() -> Any:
     try:
         from agent.guardrails.output_content import check_prohibited
@@ -57,6 +64,9 @@ def _prohibited_checker() -> Any:
 
 
 class ServicingAgent:
+    """The agent loop (offline engine or an OpenAI-compatible model, with the offline
+    engine as fallback)."""
+
     def __init__(
         self,
         settings: Settings,
@@ -94,6 +104,12 @@ class ServicingAgent:
             context_schema=ConversationContext,
             checkpointer=checkpointer,
         )
+
+    def routine_probability(self, text: str) -> float:
+        """How sure the intent model is that ``text`` is a routine account request
+        (balance, payment, promise, due date, contact preferences…): the second opinion
+        the escalation classifier asks before escalating on its own model's word alone."""
+        return routine_probability(self.offline.brain.matcher, text)
 
     def run(self, ctx: ConversationContext, messages: list[BaseMessage]) -> AgentReply:
         # max_concurrency=1: the tools of one model answer run one after the other, in

@@ -17,6 +17,7 @@ Two deterministic steps:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -59,6 +60,22 @@ class Embedder(Protocol):
     def embed(self, texts: list[str]) -> np.ndarray: ...
 
 
+# The second opinion: P(the message is a routine account request), from the intent
+# model, wired in by the runtime (guardrails do not import the engine).
+RoutineCheck = Callable[[str], float]
+# The escalation model's vote alone is overruled only when it is not sure and the intent
+# model is sure the message is routine ("nobody call me before 10" is a contact
+# preference; "I can't pay until the 30th" a promise within the rules). Only votes for
+# reasons that a routine answer cannot harm may be overruled: a dispute, fraud, a legal
+# matter or a person at risk must reach a person before any figure is said, and a
+# lexicon cue is never overruled.
+MODEL_SURE = 0.9
+ROUTINE_SURE = 0.9
+OVERRULABLE = frozenset(
+    {EscalationReason.HARDSHIP, EscalationReason.COMPLAINT, EscalationReason.HUMAN_REQUEST}
+)
+
+
 @dataclass(frozen=True)
 class EscalationVerdict:
     reason: EscalationReason
@@ -88,6 +105,7 @@ class _Hit:
     detail: str
     sentence_only: bool = False  # a model vote on one sentence of a long message
     corroborates: bool = False  # a model vote counted for the lexicon's reason
+    reason_probability: float = 0.0  # the model's probability of its reason
 
 
 def _expand(pattern: str, macros: dict[str, str]) -> str:
@@ -144,9 +162,11 @@ class EscalationClassifier:
         policy: PolicyConfig,
         data_dir: Path | str = DEFAULT_DATA_DIR,
         model_path: Path | None = None,
+        routine_check: RoutineCheck | None = None,
     ) -> None:
         data_dir = Path(data_dir)
         self._policy = policy
+        self._routine_check = routine_check
         self._groups, self._typos = load_lexicon(data_dir / "lexicon.yaml")
         self._first_response = {
             (g.reason.value, g.tag): g.first_response for g in self._groups if g.first_response
@@ -163,13 +183,18 @@ class EscalationClassifier:
         hits, negated = self._lexicon(text)
         # A reason the lexicon saw negated or excused ("I don't need a person", "I'm not
         # suicidal", "working again") is not taken from the model's vote alone. When the
-        # lexicon named a reason, the model's reason only adds to it if it is a person at
-        # risk: the lexicon's reasons are precise and explain themselves to staff.
+        # lexicon named a reason, the model's own reason only stands beside it when it is
+        # a person at risk or the model is sure of it; otherwise the vote counts for the
+        # lexicon's reason (precise, and it explains itself to staff).
         named = next((r for r in PRECEDENCE if any(h.reason == r for h in hits)), None)
         for hit in self._model_hits(text):
-            if hit.reason in negated:
+            if hit.reason in negated or (named is None and self._overruled(text, hit)):
                 continue
-            if named is not None and hit.reason != EscalationReason.VULNERABILITY:
+            if (
+                named is not None
+                and hit.reason != EscalationReason.VULNERABILITY
+                and hit.reason_probability < MODEL_SURE
+            ):
                 hit = replace(
                     hit,
                     reason=named,
@@ -210,6 +235,12 @@ class EscalationClassifier:
 
     # -- internals --
 
+    def _overruled(self, text: str, hit: _Hit) -> bool:
+        """The intent model's second opinion on a vote of the escalation model alone."""
+        if self._routine_check is None or hit.reason not in OVERRULABLE or hit.score >= MODEL_SURE:
+            return False
+        return self._routine_check(text) >= ROUTINE_SURE
+
     def _model_hits(self, text: str) -> list[_Hit]:
         if self.model is None:
             return []
@@ -226,6 +257,7 @@ class EscalationClassifier:
                 f"{where}; needs a person {verdict.score:.2f}, "
                 f"reason {verdict.reason} {verdict.reason_probability:.2f}",
                 sentence_only=not verdict.whole,
+                reason_probability=verdict.reason_probability,
             )
         ]
 
@@ -235,7 +267,7 @@ class EscalationClassifier:
         # Votes on single sentences of a long message are a fallback for letters whose
         # whole-message embedding is diluted: they count only when nothing else fired,
         # and then the most probable one wins (one weak sentence must not outrank).
-        primary = [h for h in hits if not h.sentence_only]
+        primary = [h for h in hits if not h.sentence_only or h.reason_probability >= MODEL_SURE]
         if primary:
             reason = next(r for r in PRECEDENCE if any(h.reason == r for h in primary))
         else:

@@ -136,8 +136,8 @@ class UnitScore:
 @dataclass(frozen=True)
 class ModelVerdict:
     score: float  # 1 - P(none) of the deciding unit
-    reason: str  # the most probable reason of the deciding unit
-    reason_probability: float
+    reason: str  # the reason of the unit surest of its reason
+    reason_probability: float  # P(reason | a person is needed) in that unit
     unit: str
     whole: bool
 
@@ -195,22 +195,36 @@ class EscalationModel:
         ]
 
     def verdict(self, text: str) -> ModelVerdict | None:
-        """The deciding unit when any unit is over its threshold, else None."""
-        best: ModelVerdict | None = None
-        for unit in self.units(text):
-            score = unit.needs_person(self._none)
-            floor = self.threshold if unit.whole else self.sentence_threshold
-            if score < floor:
-                continue
+        """When any unit is over its threshold: the highest needs-a-person score, with
+        the reason of the unit that is surest of its reason: in a
+        letter, the sentence that says what is wrong names the reason better than the
+        whole or than the sentence that is merely most upset."""
+        scored = [(unit, unit.needs_person(self._none)) for unit in self.units(text)]
+        decided = any(
+            score >= (self.threshold if unit.whole else self.sentence_threshold)
+            for unit, score in scored
+        )
+        if not decided:
+            return None
+        # Once a person is needed, any unit at the whole-message threshold may name the
+        # reason (the stricter sentence threshold guards the decision, not the reason).
+        over = [(unit, score) for unit, score in scored if score >= self.threshold]
+
+        def reason_of(unit: UnitScore) -> tuple[int, float]:
             reasons = unit.probabilities.copy()
             reasons[self._none] = -1.0
             index = int(reasons.argmax())
-            candidate = ModelVerdict(
-                score, self.classes[index], float(reasons[index]), unit.unit, unit.whole
-            )
-            if best is None or candidate.score > best.score:
-                best = candidate
-        return best
+            return index, float(reasons[index] / max(1e-9, 1.0 - unit.probabilities[self._none]))
+
+        surest, _ = max(over, key=lambda pair: reason_of(pair[0])[1])
+        index, certainty = reason_of(surest)
+        return ModelVerdict(
+            max(score for _, score in over),
+            self.classes[index],
+            certainty,
+            surest.unit,
+            surest.whole,
+        )
 
     def score(self, text: str) -> float:
         """The highest needs-a-person score over the message's units."""
