@@ -30,7 +30,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import HashingVectorizer
 
-from agent.learning.artifacts import ArtifactError, load_artifact
+from agent.learning.artifacts import check_embedding_dimension, load_artifact
 
 DEFAULT_ARTIFACT = Path(__file__).resolve().parent / "models" / "escalation.npz"
 HASH_FEATURES = 2**16
@@ -154,12 +154,7 @@ class EscalationModel:
         self._sparse_coef = np.ascontiguousarray(coef[:, dimension:].T)
         self._intercept = np.asarray(arrays["intercept"], dtype=np.float64)
         self._idf = np.asarray(arrays["idf"], dtype=np.float64)
-        expected = int(card["embedding_dimension"])
-        if getattr(embedder, "dimension", expected) != expected:
-            raise ArtifactError(
-                f"the escalation model was trained on {card['embedding_model']} "
-                f"({expected} dimensions); the embedder given has {embedder.dimension}"
-            )
+        check_embedding_dimension(card, embedder, "escalation")
         self._embedder = embedder
         self._none = self.classes.index(NONE_LABEL)
 

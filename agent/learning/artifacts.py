@@ -61,3 +61,13 @@ def load_artifact(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     with np.load(io.BytesIO(data), allow_pickle=False) as archive:
         arrays = {name: archive[name] for name in archive.files}
     return arrays, card
+
+
+def check_embedding_dimension(card: dict[str, Any], embedder: Any, model: str) -> None:
+    """Refuse an embedder of another size than the one the model was trained on."""
+    expected = int(card["embedding_dimension"])
+    if getattr(embedder, "dimension", expected) != expected:
+        raise ArtifactError(
+            f"the {model} model was trained on {card['embedding_model']} ({expected} "
+            f"dimensions); the embedder given has {embedder.dimension}"
+        )

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 import yaml
 
-from agent.learning.artifacts import ArtifactError, load_artifact
+from agent.learning.artifacts import ArtifactError, check_embedding_dimension, load_artifact
 
 DEFAULT_ARTIFACT = Path(__file__).resolve().parent / "models" / "intent.npz"
 WRITE_INTENTS = frozenset({"promise_to_pay", "due_date_change", "deferral", "fee_waiver"})
@@ -88,12 +88,7 @@ class IntentModel:
         self._intercept = np.asarray(arrays["intercept"], dtype=np.float32)
         if self._coef.shape != (len(self.classes), int(card["embedding_dimension"])):
             raise ArtifactError(f"intent model: weights of shape {self._coef.shape} do not fit")
-        expected = int(card["embedding_dimension"])
-        if getattr(embedder, "dimension", expected) != expected:
-            raise ArtifactError(
-                f"the intent model was trained on {card['embedding_model']} ({expected} "
-                f"dimensions); the embedder given has {embedder.dimension}"
-            )
+        check_embedding_dimension(card, embedder, "intent")
         self._embedder = embedder
 
     @classmethod
