@@ -121,6 +121,29 @@ def combine(vectors: np.ndarray, lexical: sparse.csr_matrix) -> sparse.csr_matri
     return sparse.hstack([dense, lexical], format="csr")
 
 
+class Weights:
+    """The fitted arrays, and class probabilities from them: one computation for the
+    served model and for scoring during training."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], dimension: int) -> None:
+        coef = np.asarray(arrays["coef"], dtype=np.float64)
+        self.dense = np.ascontiguousarray(coef[:, :dimension].T)
+        self.sparse = np.ascontiguousarray(coef[:, dimension:].T)
+        self.intercept = np.asarray(arrays["intercept"], dtype=np.float64)
+        self.idf = np.asarray(arrays["idf"], dtype=np.float64)
+
+    def probabilities(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
+        lexical = lexical_features(texts, self.idf)
+        logits = (
+            np.asarray(vectors, dtype=np.float64) * EMBEDDING_WEIGHT @ self.dense
+            + np.asarray(lexical @ self.sparse)
+            + self.intercept
+        )
+        logits -= logits.max(axis=1, keepdims=True)
+        exponentials = np.exp(logits)
+        return exponentials / exponentials.sum(axis=1, keepdims=True)
+
+
 @dataclass(frozen=True)
 class UnitScore:
     """The model's view of one unit (the whole message or one sentence)."""
@@ -148,12 +171,7 @@ class EscalationModel:
         self.classes: list[str] = list(card["classes"])
         self.threshold: float = float(card["threshold"])
         self.sentence_threshold: float = float(card.get("sentence_threshold", self.threshold))
-        coef = np.asarray(arrays["coef"], dtype=np.float64)
-        dimension = int(card["embedding_dimension"])
-        self._dense_coef = np.ascontiguousarray(coef[:, :dimension].T)
-        self._sparse_coef = np.ascontiguousarray(coef[:, dimension:].T)
-        self._intercept = np.asarray(arrays["intercept"], dtype=np.float64)
-        self._idf = np.asarray(arrays["idf"], dtype=np.float64)
+        self._weights = Weights(arrays, int(card["embedding_dimension"]))
         check_embedding_dimension(card, embedder, "escalation")
         self._embedder = embedder
         self._none = self.classes.index(NONE_LABEL)
@@ -168,15 +186,7 @@ class EscalationModel:
             return np.zeros((0, len(self.classes)))
         if vectors is None:
             vectors = self._embedder.embed(list(texts))
-        lexical = lexical_features(texts, self._idf)
-        logits = (
-            np.asarray(vectors, dtype=np.float64) * EMBEDDING_WEIGHT @ self._dense_coef
-            + np.asarray(lexical @ self._sparse_coef)
-            + self._intercept
-        )
-        logits -= logits.max(axis=1, keepdims=True)
-        exponentials = np.exp(logits)
-        return exponentials / exponentials.sum(axis=1, keepdims=True)
+        return self._weights.probabilities(texts, vectors)
 
     def units(self, text: str) -> list[UnitScore]:
         """The whole message, and each sentence when there are two or more."""
@@ -220,7 +230,3 @@ class EscalationModel:
             surest.unit,
             surest.whole,
         )
-
-    def score(self, text: str) -> float:
-        """The highest needs-a-person score over the message's units."""
-        return max(u.needs_person(self._none) for u in self.units(text))

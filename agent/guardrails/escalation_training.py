@@ -41,6 +41,7 @@ from agent.guardrails.escalation_model import (
     EMBEDDING_WEIGHT,
     HASH_FEATURES,
     NONE_LABEL,
+    Weights,
     combine,
     document_frequencies,
     lexical_features,
@@ -328,9 +329,6 @@ def score_items(
     embed: Callable[[list[str]], np.ndarray],
     lexicon: Callable[[str], str | None],
 ) -> Scores:
-    coef = arrays["coef"].astype(np.float64)
-    intercept = arrays["intercept"].astype(np.float64)
-    idf = arrays["idf"].astype(np.float64)
     none = CLASSES.index(NONE_LABEL)
     units: list[str] = []
     owner: list[int] = []
@@ -344,23 +342,21 @@ def score_items(
             units += parts
             owner += [index] * len(parts)
     probabilities = np.zeros((len(units), len(CLASSES)))
+    weights = None
     for start in range(0, len(units), 2048):
         chunk = units[start : start + 2048]
-        features = combine(embed(chunk), lexical_features(chunk, idf))
-        logits = np.asarray(features @ coef.T) + intercept
-        logits -= logits.max(axis=1, keepdims=True)
-        exp = np.exp(logits)
-        probabilities[start : start + len(chunk)] = exp / exp.sum(axis=1, keepdims=True)
+        vectors = embed(chunk)
+        weights = weights or Weights(arrays, vectors.shape[1])
+        probabilities[start : start + len(chunk)] = weights.probabilities(chunk, vectors)
     need = 1.0 - probabilities[:, none]
     whole = need[whole_row]
     sentence = np.zeros(len(items))
-    best_unit = list(whole_row)
     for unit, index in enumerate(owner):
         if unit != whole_row[index] and need[unit] > sentence[index]:
             sentence[index] = need[unit]
     reasons = []
     for index in range(len(items)):
-        row = probabilities[best_unit[index]].copy()
+        row = probabilities[whole_row[index]].copy()
         row[none] = -1
         reasons.append(CLASSES[int(row.argmax())])
     return Scores(whole, sentence, [lexicon(i.text) for i in items], reasons)

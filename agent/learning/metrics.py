@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
 
 def ratio(numerator: int, denominator: int) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
@@ -26,15 +24,3 @@ def per_class(
             "recall": ratio(hits, support),
         }
     return rows
-
-
-def threshold_for_rate(
-    negative_scores: np.ndarray, max_rate: float, grid: Sequence[float] | None = None
-) -> float:
-    """The lowest threshold at which at most ``max_rate`` of the negatives score at or
-    above it (scores are compared with ``>=``)."""
-    grid = grid if grid is not None else [round(x, 3) for x in np.arange(0.05, 0.995, 0.005)]
-    for threshold in grid:
-        if float(np.mean(negative_scores >= threshold)) <= max_rate:
-            return float(threshold)
-    return float(grid[-1])
