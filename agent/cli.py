@@ -43,11 +43,13 @@ def migrate() -> None:
 
 @main.command()
 @click.option(
+    "--ledger-file",
     "--file",
     "ledger_file",
     type=click.Path(path_type=Path),
     default=None,
-    help="A YAML file with a `ledger:` block (scenario format) instead of the demo book.",
+    help="A YAML file with a `ledger:` block (scenario format). Without it: the demo book, "
+    "in demo mode (LOAN_AGENT_DEMO=1) only.",
 )
 @click.option(
     "--today",
@@ -56,7 +58,7 @@ def migrate() -> None:
     help="Date the demo book is built around (default: today).",
 )
 def seed(ledger_file: Path | None, today) -> None:
-    """Load the demo book (or a ledger file) and create the staff users. Idempotent."""
+    """Load a ledger file (or the demo book and demo staff logins in demo mode). Idempotent."""
     from agent.seeding import SeedError, seed_database
 
     settings = _settings()
@@ -73,27 +75,97 @@ def seed(ledger_file: Path | None, today) -> None:
 @click.option("--host", default=None)
 @click.option("--port", type=int, default=None)
 def serve(host: str | None, port: int | None) -> None:
-    """Migrate, seed on first run, ingest the knowledge base, and serve the web app."""
+    """Migrate, seed the demo on first run (demo mode), ingest the knowledge base, serve."""
     import uvicorn
 
-    from agent.seeding import prepare_for_serving
+    from agent.db.engine import create_db_engine
+    from agent.seeding import UnsafeStart, prepare_for_serving, refuse_unsafe_start
 
     settings = _settings()
+    try:
+        refuse_unsafe_start(settings, create_db_engine(settings.effective_database_url))
+    except UnsafeStart as exc:
+        raise click.ClickException(str(exc)) from exc
     host = host or settings.host
     port = port or settings.port
     notes = prepare_for_serving(settings, ingest=False)  # the app ingests as it starts
     for line in notes:
         click.echo(line)
-    click.echo(f"\n  Demo lender site with the chat widget:  http://{host}:{port}/")
-    click.echo(f"  Agent console (staff login):            http://{host}:{port}/console")
-    click.echo(f"  Supervisor view:                        http://{host}:{port}/supervisor\n")
+    site = "Demo lender site with the chat widget:" if settings.demo else "Chat widget site:"
+    click.echo(f"\n  {site:<40}http://{host}:{port}/")
+    click.echo(f"  {'Agent console (staff login):':<40}http://{host}:{port}/console")
+    click.echo(f"  {'Supervisor view:':<40}http://{host}:{port}/supervisor\n")
     uvicorn.run(
         "web.app:create_app",
         factory=True,
         host=host,
         port=port,
         log_level=settings.log_level.lower(),
+        proxy_headers=False,  # X-Forwarded-For is read by the app, from trusted proxies only
     )
+
+
+@main.group()
+def staff() -> None:
+    """Staff accounts (the console and supervisor logins)."""
+
+
+def _new_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@staff.command("create")
+@click.option("--username", required=True)
+@click.option("--name", "display_name", required=True, help="The name customers and staff see.")
+@click.option("--role", type=click.Choice(["agent", "supervisor"]), required=True)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
+)
+def staff_create(username: str, display_name: str, role: str, password_stdin: bool) -> None:
+    """Create a staff account (password: at least 12 characters, asked twice)."""
+    from agent.seeding import StaffAccountError, create_staff
+
+    settings = _settings()
+    try:
+        create_staff(settings, username, display_name, role, _new_password(password_stdin))
+    except StaffAccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"staff user {username.strip()!r} ({role}) created")
+
+
+@staff.command("set-password")
+@click.option("--username", required=True)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
+)
+def staff_set_password(username: str, password_stdin: bool) -> None:
+    """Give a staff account a new password and sign it out everywhere."""
+    from datetime import UTC, datetime
+
+    from agent.seeding import StaffAccountError, set_staff_password
+
+    settings = _settings()
+    try:
+        ended = set_staff_password(
+            settings, username, _new_password(password_stdin), datetime.now(UTC)
+        )
+    except StaffAccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"password of {username!r} changed; {ended} session(s) signed out")
+
+
+@staff.command("list")
+def staff_list() -> None:
+    """The staff accounts: username, role, name."""
+    from agent.seeding import list_staff
+
+    rows = list_staff(_settings())
+    if not rows:
+        click.echo("no staff accounts")
+    for row in rows:
+        click.echo(f"{row.username:<24} {row.role:<11} {row.display_name}")
 
 
 @main.command()

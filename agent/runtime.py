@@ -17,6 +17,7 @@ from agent.db.engine import create_db_engine, session_factory
 from agent.engine.agent import ServicingAgent
 from agent.engine.checkpoint import make_checkpointer
 from agent.engine.templates import Templates
+from agent.guardrails.availability import load_guardrail, probe_input_guards
 from agent.guardrails.escalation import EscalationClassifier
 from agent.guardrails.input_pipeline import InputGuards
 from agent.knowledge.embeddings import Embedder, embedder_from_settings
@@ -37,11 +38,11 @@ class Engines:
     retriever: Any | None
 
 
-def build_retriever(settings: Settings, embedder: Embedder, ingest_if_needed: bool) -> Any | None:
-    try:
-        from agent.knowledge.retriever import PolicyRetriever
-    except ImportError:  # pragma: no cover - ships with the package
-        return None
+def build_retriever(settings: Settings, embedder: Embedder, ingest_if_needed: bool) -> Any:
+    # No fallback when it cannot load: answers about policy are only given from the
+    # policy documents, never without them.
+    from agent.knowledge.retriever import PolicyRetriever
+
     if ingest_if_needed:
         from agent.knowledge.ingest import ingest_from_settings
 
@@ -65,11 +66,23 @@ def build_engines(
     if checkpointer is None:
         checkpointer = make_checkpointer(settings.effective_database_url)
     agent = ServicingAgent(settings, policy, embedder, checkpointer, llm=llm)
-    guards = InputGuards(
-        EscalationClassifier(embedder, policy, routine_check=agent.routine_probability)
-    )
+    guards = build_input_guards(embedder, policy, agent.routine_probability)
     retriever = build_retriever(settings, embedder, ingest_if_needed)
     return Engines(settings, policy, embedder, agent, guards, agent.templates, retriever)
+
+
+def build_input_guards(
+    embedder: Embedder, policy: PolicyConfig, routine_check: Callable[[str], float]
+) -> InputGuards:
+    """The input guardrails, loaded and probed: any that fails stops the start
+    (:class:`GuardrailUnavailable`), it never runs turns without them."""
+    classifier = load_guardrail(
+        "escalation classifier",
+        lambda: EscalationClassifier(embedder, policy, routine_check=routine_check),
+    )
+    guards = InputGuards(classifier)
+    probe_input_guards(guards)
+    return guards
 
 
 def build_service(

@@ -7,13 +7,16 @@ building ``Settings(...)`` directly.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import secrets
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POLICY_FILE = Path(__file__).resolve().parent / "policy" / "harbor_policy.yaml"
@@ -26,6 +29,10 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "production", "test"] = "development"
     log_level: str = "INFO"
+    # The demo: the pretend lender's site (/api/demo: customer tokens for anyone), the demo
+    # book and the demo staff logins. Off unless asked for (`make run` asks); refused in
+    # production.
+    demo: bool = False
 
     data_dir: Path = PROJECT_ROOT / "var"
     database_url: str | None = Field(
@@ -82,6 +89,40 @@ class Settings(BaseSettings):
     port: int = 8000
     public_base_url: str = "http://127.0.0.1:8000"
 
+    # Comma-separated lists in the environment ("a,b,c").
+    # Peers (addresses or CIDR networks) whose X-Forwarded-For is believed; from any other
+    # peer the header is ignored and the peer's own address counts.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Sites allowed to embed the pages in a frame (CSP frame-ancestors); none by default.
+    frame_ancestors: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # The lender's own web domains: the only links a reply may carry besides those a tool
+    # issued in the conversation (subdomains included).
+    lender_domains: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["harborcf.example"]
+    )
+
+    @field_validator("trusted_proxies", "frame_ancestors", "lender_domains", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies", mode="after")
+    @classmethod
+    def _trusted_proxies(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network (CIDR)") from None
+        return value
+
+    @field_validator("frame_ancestors", mode="after")
+    @classmethod
+    def _frame_ancestors(cls, value: list[str]) -> list[str]:
+        return frame_ancestor_sources(value)
+
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:
         if self.chroma_path is None:
@@ -115,6 +156,80 @@ class Settings(BaseSettings):
         key_file.write_text(key)
         key_file.chmod(0o600)
         return key
+
+
+# A CSP frame-ancestors source: an origin (scheme, host, optional port), a wildcard
+# subdomain, or 'self'. Nothing else: a path, a quote or a semicolon would let a typo
+# open the pages to any site or break the whole header.
+_ORIGIN = re.compile(
+    r"https?://(?:\*\.)?[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
+    r"(?::[0-9]{1,5})?"
+)
+MIN_SECRET_KEY_CHARS = 32
+
+
+def frame_ancestor_sources(entries: list[str]) -> list[str]:
+    """The sites that may embed the pages, checked and normalised; ``'none'`` alone is
+    the empty list (no site)."""
+    cleaned = [entry.strip() for entry in entries if entry.strip()]
+    if [entry.lower() for entry in cleaned] == ["'none'"]:
+        return []
+    sources = []
+    for entry in cleaned:
+        source = entry.lower().removesuffix("/")
+        if source != "'self'" and not _ORIGIN.fullmatch(source):
+            raise ValueError(
+                f"LOAN_AGENT_FRAME_ANCESTORS: {entry!r} is not an origin like "
+                "https://lender.example (scheme and host, optional port and *. subdomain "
+                "wildcard, no path), nor 'self'; separate several with commas"
+            )
+        sources.append(source)
+    return sources
+
+
+def production_problems(settings: Settings, demo_password_users: Iterable[str] = ()) -> list[str]:
+    """Why a production server must not start with these settings (empty: it may).
+
+    ``demo_password_users``: staff accounts whose password is still one the demo seeding
+    generated (found by the caller, who can read the database).
+    """
+    if settings.environment != "production":
+        return []
+    problems = []
+    if settings.secret_key is None:
+        problems.append(
+            "LOAN_AGENT_SECRET_KEY is not set: a generated key is not shared between server "
+            "instances and lives beside the data; set a random value of at least "
+            f"{MIN_SECRET_KEY_CHARS} characters"
+        )
+    elif len(settings.secret_key.get_secret_value()) < MIN_SECRET_KEY_CHARS:
+        problems.append(
+            f"LOAN_AGENT_SECRET_KEY is too short: at least {MIN_SECRET_KEY_CHARS} characters"
+        )
+    if settings.demo:
+        problems.append(
+            "LOAN_AGENT_DEMO is on: the demo hands any visitor a signed-in customer's token; "
+            "unset it in production"
+        )
+    for name, value in (
+        ("LOAN_AGENT_STAFF_AGENT_PASSWORD", settings.staff_agent_password),
+        ("LOAN_AGENT_STAFF_SUPERVISOR_PASSWORD", settings.staff_supervisor_password),
+    ):
+        if value is not None:
+            problems.append(
+                f"{name} is set: it is the demo staff login's password; unset it and create "
+                "staff accounts with `loan-agent staff create`"
+            )
+    for username in demo_password_users:
+        problems.append(
+            f"staff user {username!r} still has the demo password generated into "
+            f"{settings.data_dir / 'staff_credentials.txt'}: set a new one with "
+            f"`loan-agent staff set-password --username {username}`"
+        )
+    for source in settings.frame_ancestors:
+        if source.startswith("http://"):
+            problems.append(f"LOAN_AGENT_FRAME_ANCESTORS: {source} is not https")
+    return problems
 
 
 @lru_cache

@@ -7,6 +7,7 @@ server builds both from settings in the lifespan, before it accepts connections.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -18,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from agent.conversation.broker import Broker
 from agent.runtime import Engines, build_engines, database_engine
+from agent.seeding import refuse_unsafe_start
 from agent.settings import Settings, get_settings
 from web import errors
 from web.config import WebLimits
@@ -43,9 +45,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not hasattr(app.state, "web"):
+            database = db_engine or database_engine(settings)
+            await run_in_threadpool(refuse_unsafe_start, settings, database)
             log.info("loading engines (embedder, classifier, retriever)...")
             built = engines or await run_in_threadpool(build_engines, settings)
-            database = db_engine or database_engine(settings)
             app.state.web = build_context(settings, built, database, limits, clock, broker)
             log.info("ready")
         yield
@@ -58,31 +61,75 @@ def create_app(
         openapi_url=None,
     )
     if engines is not None and db_engine is not None:
+        refuse_unsafe_start(settings, db_engine)
         app.state.web = build_context(settings, engines, db_engine, limits, clock, broker)
     errors.install(app)
-    app.middleware("http")(_security_headers)
-    for module in (pages, staff, supervisor, demo, pay, sockets):
+    app.middleware("http")(_security_headers(settings))
+    routers = [pages, staff, supervisor, pay, sockets] + ([demo] if settings.demo else [])
+    for module in routers:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 
 
-async def _security_headers(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    response = await call_next(request)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    # Payment tokens travel in URLs: never leak them to other sites.
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    if response.headers.get("content-type", "").startswith("text/html"):
-        host = request.headers.get("host", "")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            f"connect-src 'self' ws://{host} wss://{host}; frame-ancestors 'none'; "
-            "base-uri 'none'; form-action 'self'",
-        )
-        response.headers.setdefault("X-Frame-Options", "DENY")
-    if request.url.path.startswith("/api/"):
-        response.headers.setdefault("Cache-Control", "no-store")
-    return response
+# The customer pages a lender may embed in a frame, by the sites named in
+# LOAN_AGENT_FRAME_ANCESTORS; the staff pages never (a framed console could be clickjacked).
+EMBEDDABLE = re.compile(r"/(?:pay/[^/]*)?")
+_HOST = re.compile(r"[A-Za-z0-9.-]+(?::[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](?::[0-9]{1,5})?")
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=()"
+)
+
+
+def security_headers(settings: Settings, path: str, content_type: str, host: str) -> dict[str, str]:
+    """The security headers of one response (a pure function of its path and type)."""
+    headers = {
+        "X-Content-Type-Options": "nosniff",
+        # Payment tokens travel in URLs: never leak them to other sites.
+        "Referrer-Policy": "no-referrer",
+        "Permissions-Policy": PERMISSIONS_POLICY,
+        "Cross-Origin-Opener-Policy": "same-origin",
+    }
+    if settings.environment == "production":
+        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    if not content_type.startswith("text/html"):
+        # Nothing but a page is ever rendered: an API answer opened as a document runs nothing.
+        headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
+        headers["X-Frame-Options"] = "DENY"
+        return headers
+    ancestors = settings.frame_ancestors if EMBEDDABLE.fullmatch(path) else []
+    # The socket is same-origin; 'self' covers ws: only in newer browsers, so the host is
+    # named too (when it is a plain host, never a header someone crafted).
+    sockets = f" ws://{host} wss://{host}" if _HOST.fullmatch(host) else ""
+    framers = " ".join(ancestors) or "'none'"
+    headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        f"connect-src 'self'{sockets}; object-src 'none'; base-uri 'none'; "
+        f"form-action 'self'; frame-ancestors {framers}"
+    )
+    if not ancestors:
+        # X-Frame-Options cannot name several sites: it is sent only when none may frame.
+        headers["X-Frame-Options"] = "DENY"
+    return headers
+
+
+def _security_headers(
+    settings: Settings,
+) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
+    async def middleware(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        for name, value in security_headers(
+            settings,
+            request.url.path,
+            response.headers.get("content-type", ""),
+            request.headers.get("host", ""),
+        ).items():
+            response.headers.setdefault(name, value)
+        if request.url.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return middleware

@@ -20,6 +20,7 @@ from web.auth import (
     csrf_matches,
     open_staff_cookie,
 )
+from web.client_address import client_address
 from web.errors import ApiError
 from web.state import WebContext
 
@@ -47,6 +48,14 @@ def get_session(ctx: ContextDep) -> Iterator[Session]:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 ServiceDep = Annotated[ConversationService, Depends(get_service)]
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_client_address(request: Request, ctx: ContextDep) -> str:
+    """Where the request comes from (X-Forwarded-For only through a trusted proxy)."""
+    return client_address(request, ctx.settings.trusted_proxies)
+
+
+ClientAddress = Annotated[str, Depends(get_client_address)]
 
 
 def read_staff_cookie(ctx: WebContext, cookie: str | None) -> StaffSession | None:

@@ -81,8 +81,11 @@ def append_events(
     if not events:
         return []
     with _process_lock:
-        if session.get_bind().dialect.name == "postgresql":
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
             session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_PG_LOCK_KEY))
+        elif dialect == "sqlite":
+            _sqlite_write_lock(session)
         last = session.exec(
             select(AuditEvent.hash, AuditEvent.created_at)
             .order_by(col(AuditEvent.id).desc())
@@ -110,6 +113,15 @@ def append_events(
             prev, last_time = digest, created
         session.flush()
     return written
+
+
+def _sqlite_write_lock(session: Session) -> None:
+    """Hold SQLite's write lock from before the chain's end is read until the caller
+    commits. Without it two appends (threads or processes) read the same last hash
+    and fork the chain: the process lock ends at the flush, long before the commit."""
+    driver = session.connection().connection.dbapi_connection
+    if driver is not None and not driver.in_transaction:  # else a write holds it already
+        driver.execute("BEGIN IMMEDIATE")
 
 
 @dataclass(frozen=True)

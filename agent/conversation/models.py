@@ -1,5 +1,5 @@
-"""Conversation tables: conversations, messages, events, escalations, flags, staff users
-and their sign-in sessions."""
+"""Conversation tables: conversations, messages, events, escalations, flags, staff users,
+their sign-in sessions and the throttle of failed logins."""
 
 from __future__ import annotations
 
@@ -113,6 +113,8 @@ class StaffUser(SQLModel, table=True):
     display_name: str
     role: str  # agent | supervisor
     password_hash: str
+    # Unused since logins are throttled in LoginThrottle (kept: dropping columns is awkward
+    # on SQLite and gains nothing).
     failed_logins: int = 0
     locked_until: datetime | None = _ts(nullable=True)
     online_at: datetime | None = _ts(nullable=True)
@@ -132,6 +134,19 @@ class StaffLogin(SQLModel, table=True):
     last_seen_at: datetime | None = _ts(nullable=True)
     revoked_at: datetime | None = _ts(nullable=True)
     revoked_reason: str | None = None
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed staff logins counted under one key: an (address, account) pair, an address,
+    or an account (see agent/conversation/login_throttle.py). Updated only by single
+    atomic statements, so every server process sharing the database counts together."""
+
+    key: str = Field(primary_key=True)
+    failures: int = 0
+    blocked_until: datetime | None = _ts(nullable=True)
+    last_failure_at: datetime | None = _ts(nullable=True)
+    # Pair keys only: the last successful login of that account from that address.
+    succeeded_at: datetime | None = _ts(nullable=True)
 
 
 class StaffPublic(SQLModel):

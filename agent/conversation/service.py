@@ -43,11 +43,13 @@ from agent.conversation.results import (
 from agent.conversation.state import ConversationState, InvalidTransition, check_transition
 from agent.db.types import utcnow
 from agent.engine.templates import Templates
-from agent.language.yesno import starts_affirmative
+from agent.language.normalize import clean_text
+from agent.language.confirmation import is_yes
 from agent.ledger import repository as repo
 from agent.policy.config import EscalationReason, PolicyConfig
 from agent.settings import Settings
 from agent.tools.context import ConversationContext, EscalationRequest
+from agent.tools.ledger_tools import proposals_shown
 
 
 class ConversationService:
@@ -132,8 +134,16 @@ class ConversationService:
     # --- the customer's turn -------------------------------------------------------------
 
     def customer_message(
-        self, conversation_id: str, text: str, client_message_id: str | None = None
+        self,
+        conversation_id: str,
+        text: str,
+        client_message_id: str | None = None,
+        confirms: str | None = None,
     ) -> TurnOutcome:
+        """One customer turn. ``confirms``: the id of the proposal the widget's Yes/No
+        button answered (``text`` is then what the button said); refused as
+        ``stale_proposal`` unless that proposal is the one waiting for an answer now."""
+        text = clean_text(text)  # before anything is stored, checked or sent to a model
         with self._locks[conversation_id], self.sessions() as session:
             conv = session.get(Conversation, conversation_id)
             if conv is None:
@@ -144,6 +154,8 @@ class ConversationService:
                 duplicate = self._duplicate(session, conv, client_message_id)
                 if duplicate is not None:
                     return duplicate
+            if confirms is not None:
+                self._check_proposal(conv, confirms)
             if not text or not text.strip():
                 raise ConversationError("empty_message", "the message is empty")
             if len(text) > self.settings.max_message_chars:
@@ -151,13 +163,28 @@ class ConversationService:
                     "message_too_long",
                     self.t.render("too_long", limit=self.settings.max_message_chars),
                 )
-            outcome = self._customer_turn(session, conv, text, client_message_id)
+            outcome = self._customer_turn(session, conv, text, client_message_id, confirms)
             self._commit(session)
         self.events.turn(outcome)
         return outcome
 
+    def _check_proposal(self, conv: Conversation, proposal: str) -> None:
+        shown = proposals_shown(conv.dialogue or {}, conv.customer_message_count)
+        if conv.state != ConversationState.AI or proposal not in {
+            entry.get("id") for entry in shown.values()
+        }:
+            raise ConversationError(
+                "stale_proposal",
+                "That proposal is no longer waiting for an answer, so nothing was changed.",
+            )
+
     def _customer_turn(
-        self, session: Session, conv: Conversation, raw_text: str, client_message_id: str | None
+        self,
+        session: Session,
+        conv: Conversation,
+        raw_text: str,
+        client_message_id: str | None,
+        confirms: str | None = None,
     ) -> TurnOutcome:
         own_loans = (
             [loan.id for loan in repo.customer_loans(session, conv.customer_id)]
@@ -186,6 +213,7 @@ class ConversationService:
             return outcome
 
         ctx = self._context(session, conv, verdict.text)
+        ctx.confirming = confirms
         parts: list[str] = []
         if verdict.pii_kinds:
             parts.append(self.t.render("pii_warning"))
@@ -233,7 +261,7 @@ class ConversationService:
         elif conv.customer_message_count > self.settings.max_customer_messages_per_conversation:
             # A very long conversation: the assistant stops and offers a person; a yes to
             # that offer (or, above, any request for a person) hands over.
-            if ctx.dialogue.get("length_limit_offered") and starts_affirmative(verdict.text):
+            if ctx.dialogue.get("length_limit_offered") and is_yes(verdict.text):
                 ctx.escalation = EscalationRequest(
                     reason="human_request",
                     priority=self.policy.priority_for("human_request").value,
@@ -366,8 +394,9 @@ class ConversationService:
             retriever=self.retriever,
         )
         ctx.audit = lambda kind, payload: self._audit(session, conv.id, kind, "tool", payload)
-        pending = dialogue.get("pending", {})
-        dialogue["pending"] = {k: v for k, v in pending.items() if v.get("turn", 0) >= ctx.turn - 1}
+        # A proposal waits for an answer in the next turn only (or longer while the
+        # customer asks about it: see ledger_tools.shown_in).
+        dialogue["pending"] = proposals_shown(dialogue, ctx.turn - 1)
         return ctx
 
     def _save_context(self, session: Session, conv: Conversation, ctx: ConversationContext) -> None:
@@ -529,6 +558,7 @@ class ConversationService:
     def staff_message(
         self, conversation_id: str, staff: StaffUser, text: str, ai_drafted: bool = False
     ) -> OutgoingMessage:
+        text = clean_text(text)
         if not text or not text.strip():
             raise ConversationError("empty_message", "the message is empty")
         if len(text) > self.settings.max_message_chars * 2:
@@ -626,7 +656,7 @@ class ConversationService:
             if conv is None:
                 raise ConversationError("unknown_conversation", "no such conversation")
             conv.rating = int(rating)
-            conv.rating_comment = (comment or "")[:1000] or None
+            conv.rating_comment = clean_text(comment or "")[:1000] or None
             self._event(session, conv, "rated", data={"rating": conv.rating})
             self._audit(
                 session,
@@ -645,7 +675,9 @@ class ConversationService:
                 raise ConversationError("unknown_conversation", "no such conversation")
             from agent.drafting.replies import draft_replies
 
-            return draft_replies(session, conv, self.policy, self.clock())
+            return draft_replies(
+                session, conv, self.policy, self.clock(), self.settings.lender_domains
+            )
 
     def mark_staff_online(self, staff_id: int) -> None:
         with self.sessions() as session:

@@ -1,5 +1,5 @@
-"""Staff accounts: argon2 password hashes, login with lockout after repeated failures, and
-revocable sign-in sessions."""
+"""Staff accounts: argon2 password hashes, logins throttled with growing delays
+(agent/conversation/login_throttle.py) and audited, and revocable sign-in sessions."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, select
 
+from agent.audit.log import append_event
+from agent.conversation import login_throttle
 from agent.conversation.models import StaffLogin, StaffUser
 
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
+INVALID_LOGIN = "invalid username or password"
 _hasher = PasswordHasher()
 
 
@@ -34,30 +35,43 @@ def password_matches(password_hash: str, password: str) -> bool:
 class LoginResult:
     user: StaffUser | None
     error: str | None = None
+    retry_after: float | None = None  # seconds, when the attempt was throttled (not checked)
 
 
-def authenticate(session: Session, username: str, password: str, now: datetime) -> LoginResult:
-    """Check a login; five failures in a row lock the account for fifteen minutes.
+def authenticate(
+    session: Session, username: str, password: str, address: str, now: datetime
+) -> LoginResult:
+    """Check a login from a client ``address`` unless its throttle holds it back.
 
-    Unknown users and wrong passwords get the same answer.
+    Unknown users and wrong passwords get the same answer and count the same way. Every
+    outcome is audited (never the password); the caller audits a success with the
+    session it opens. Call with no transaction open (the throttle commits its count).
     """
+    admission = login_throttle.admit(session, username, address, now)
+    who = {"username": username, "address": address}
+    if not admission.admitted:
+        append_event(
+            session,
+            "staff_login_throttled",
+            "anonymous",
+            {**who, "throttle": admission.scope, "retry_after": admission.retry_after},
+        )
+        session.commit()
+        wait = int(admission.retry_after)
+        return LoginResult(
+            None,
+            f"too many failed logins; try again in {wait} second{'s' if wait != 1 else ''}",
+            admission.retry_after,
+        )
     user = session.exec(select(StaffUser).where(StaffUser.username == username)).first()
     if user is None:
         _hasher.hash(password)  # same work either way: no user enumeration by timing
-        return LoginResult(None, "invalid username or password")
-    if user.locked_until and user.locked_until > now:
-        return LoginResult(None, "account locked after repeated failed logins; try again later")
-    if not password_matches(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
-        session.add(user)
+    if user is None or not password_matches(user.password_hash, password):
+        append_event(session, "staff_login_failed", "anonymous", who)
         session.commit()
-        return LoginResult(None, "invalid username or password")
-    user.failed_logins = 0
-    user.locked_until = None
-    session.add(user)
+        return LoginResult(None, INVALID_LOGIN)
+    login_throttle.succeeded(session, admission, now)
+    login_throttle.prune(session, now)
     session.commit()
     return LoginResult(user)
 

@@ -4,6 +4,7 @@ offline engine as its fallback)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from agent.engine.offline.model import OfflineServicingModel
 from agent.engine.offline.understanding import ACCOUNT_INTENTS
 from agent.engine.streaming import TokenRelay
 from agent.engine.templates import Templates
+from agent.guardrails.availability import load_guardrail, probe_prohibited
 from agent.knowledge.embeddings import Embedder
 from agent.language.normalize import normalize
 from agent.policy.config import PolicyConfig
@@ -55,12 +57,18 @@ def routine_probability(matcher: IntentMatcher, text: str) -> float:
     return float(sum(s.probability for s in ranked if s.intent in ACCOUNT_INTENTS))
 
 
-def _prohibited_checker() -> Any:
-    try:
+def _prohibited_checker() -> Callable[[str], list[Any]]:
+    """The prohibited-content check of every reply; it fails closed: without it the agent
+    does not start (:class:`GuardrailUnavailable`)."""
+
+    def load() -> Callable[[str], list[Any]]:
         from agent.guardrails.output_content import check_prohibited
-    except ImportError:  # pragma: no cover - the detector ships with the package
-        return None
-    return check_prohibited
+
+        return check_prohibited
+
+    check = load_guardrail("prohibited-content check", load)
+    probe_prohibited(check)
+    return check
 
 
 class ServicingAgent:
@@ -87,7 +95,9 @@ class ServicingAgent:
                 run_limit=settings.max_tool_calls_per_turn, exit_behavior="continue"
             ),
             SessionFactsMiddleware((prompts / "system.md").read_text(encoding="utf-8")),
-            OutputGuardMiddleware(self.templates, _prohibited_checker()),
+            OutputGuardMiddleware(
+                self.templates, _prohibited_checker(), tuple(settings.lender_domains)
+            ),
             ToolCallCheckMiddleware(self.templates.render("tool_error")),
         ]
         model: BaseChatModel = self.offline

@@ -58,14 +58,28 @@ def reply_violations(
     history: list[Any],
     reply: str,
     prohibited: Callable[[str], list[Any]] | None,
+    lender_domains: tuple[str, ...] = (),
 ) -> list[output_checks.Violation]:
-    evidence = [str(m.content) for m in history if isinstance(m, ToolMessage)]
+    # Evidence is what the tools answered in this conversation; a tool call the framework
+    # could not run answers with an error that echoes the model's own arguments.
+    evidence = [
+        str(m.content)
+        for m in history
+        if isinstance(m, ToolMessage) and getattr(m, "status", "success") != "error"
+    ]
     policy = ctx.policy
+    own_contact = ctx.own_contact_details()
     violations = list(
         output_checks.check_disclosure_before_verification(reply, ctx.verified, policy)
     )
     violations += output_checks.check_grounding(reply, evidence, policy, ctx.today)
     violations += output_checks.check_foreign_loans(reply, set(ctx.own_loan_ids()))
+    violations += output_checks.check_links(
+        reply, lender_domains, output_checks.issued_urls(evidence), own_contact
+    )
+    violations += output_checks.check_phones(
+        reply, [*output_checks.policy_phones(policy), *own_contact]
+    )
     if prohibited is not None:
         violations += [
             output_checks.Violation(f"prohibited:{v.kind}", str(v.evidence))
@@ -79,11 +93,20 @@ class OutputGuardMiddleware(AgentMiddleware):
     safe reply and flags the conversation for supervisors."""
 
     def __init__(
-        self, templates: Templates, prohibited: Callable[[str], list[Any]] | None = None
+        self,
+        templates: Templates,
+        prohibited: Callable[[str], list[Any]] | None = None,
+        lender_domains: tuple[str, ...] = (),
     ) -> None:
         super().__init__()
         self.templates = templates
         self.prohibited = prohibited
+        self.lender_domains = lender_domains  # links a reply may carry besides tool-issued ones
+
+    def violations(
+        self, ctx: ConversationContext, history: list[Any], reply: str
+    ) -> list[output_checks.Violation]:
+        return reply_violations(ctx, history, reply, self.prohibited, self.lender_domains)
 
     def wrap_model_call(self, request: ModelRequest, handler: Callable) -> Any:
         ctx: ConversationContext = request.runtime.context
@@ -93,7 +116,7 @@ class OutputGuardMiddleware(AgentMiddleware):
             if draft is not None:
                 draft.withdraw()
             return response
-        violations = reply_violations(ctx, request.messages, str(message.content), self.prohibited)
+        violations = self.violations(ctx, request.messages, str(message.content))
         if not violations:
             if draft is not None:
                 draft.finish()
@@ -105,15 +128,16 @@ class OutputGuardMiddleware(AgentMiddleware):
         note = SystemMessage(
             "Your last reply was blocked by a compliance check: "
             f"{detail}. Write it again using only figures and dates from tool results of this "
-            "conversation, nothing about an account before verification, and a respectful tone."
+            "conversation, no link but one a tool gave in this conversation or on the lender's "
+            "own site, no phone number but the lender's or the customer's own, nothing about "
+            "an account before verification, and a respectful tone."
         )
         retry, retry_draft = self._streamed(
             ctx, request.override(messages=[*request.messages, note]), handler
         )
         retried = _final_message(retry)
         if retried is not None and (
-            retried.tool_calls
-            or not reply_violations(ctx, request.messages, str(retried.content), self.prohibited)
+            retried.tool_calls or not self.violations(ctx, request.messages, str(retried.content))
         ):
             ctx.audit("guardrail", {"stage": "output", "verdict": "regenerated_ok"})
             if retry_draft is not None:
@@ -141,7 +165,7 @@ class OutputGuardMiddleware(AgentMiddleware):
             return handler(request), None
         history = request.messages
         draft = ReplyDraft(
-            passes=lambda text: not reply_violations(ctx, history, text, self.prohibited),
+            passes=lambda text: not self.violations(ctx, history, text),
             sink=ctx.draft_sink,
         )
         ctx.reply_draft = draft

@@ -12,15 +12,15 @@ import re
 from typing import Any
 
 from agent.tools.context import ConversationContext
+from agent.tools.ledger_tools import proposals_shown
 
 START, END = "<session_facts>", "</session_facts>"
 
 
 def session_facts(ctx: ConversationContext) -> dict[str, Any]:
     pending = {
-        key: {k: v for k, v in entry.items() if k != "turn"}
-        for key, entry in ctx.dialogue.get("pending", {}).items()
-        if entry.get("turn") == ctx.turn - 1
+        key: {k: v for k, v in entry.items() if k not in ("turn", "kept")}
+        for key, entry in proposals_shown(ctx.dialogue, ctx.turn - 1).items()
     }
     facts: dict[str, Any] = {
         "today": ctx.today.isoformat(),

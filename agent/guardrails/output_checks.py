@@ -11,23 +11,19 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+from urllib.parse import urlsplit
 
+from agent.language.amounts import money_mentions
 from agent.language.dates import MONTH_NAMES
 from agent.language.loan_numbers import canonical, loan_numbers_shown
+from agent.language.phones import phone_digits, phone_mentions
 from agent.policy.config import PolicyConfig
 from agent.policy.formatting import format_date
 
-MONEY_RE = re.compile(r"\$\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{2}))?")
-RAW_AMOUNT_RE = re.compile(r"(?<![\d.])(\d+\.\d{2})(?!\d)")
 MONTHS = "|".join(MONTH_NAMES)
 DATE_RE = re.compile(rf"\b({MONTHS})\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,\s*(\d{{4}}))?\b")
 ISO_RE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
-URL_RE = re.compile(r"https?://\S+")
-
-
-def without_urls(text: str) -> str:
-    return URL_RE.sub(" ", text)
 
 
 @dataclass(frozen=True)
@@ -36,21 +32,196 @@ class Violation:
     detail: str
 
 
+# --- links ------------------------------------------------------------------------------
+# What a browser, the widget or a customer could follow: a URL with a scheme ("http://…",
+# "//host/…"), a pseudo-URL that runs or opens something ("javascript:…", "data:…"), an
+# e-mail address, and a bare host name with or without a path ("evil.example/pay",
+# "www.evil.example", "10.0.0.1/pay"). Labels may be in any script (IDN); dots include
+# the ideographic and full-width ones browsers read as dots.
+_STOP = r"[^\s<>\"'`]"
+_DOT = r"[.\u3002\uff0e\uff61]"
+_LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
+_HOST = rf"(?:{_LABEL}{_DOT})+(?:[^\W\d_]{{2,63}}|xn--[a-z0-9-]{{1,59}})(?![\w-])"
+_IPV4 = r"(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)"
+_URL_RE = re.compile(rf"(?i)(?<![\w+.-])(?:[a-z][a-z0-9+.-]*:)?//{_STOP}+")
+_PSEUDO_RE = re.compile(
+    rf"(?i)(?<![\w+.-])(javascript|vbscript|data|file|blob|intent|mailto|tel|sms|callto):{_STOP}+"
+)
+_EMAIL_RE = re.compile(rf"(?i)(?<![\w.+-])[\w.+-]+@({_HOST})")
+_BARE_RE = re.compile(rf"(?i)(?<![\w.@/:-])(?:{_HOST}|{_IPV4})(?::\d{{1,5}})?(?:[/?#]{_STOP}*)?")
+# Trailing characters that end a sentence or close a bracket, not the link.
+_TRAILING = ".,;:!?)]}*_'\"\u3002"
+
+
+@dataclass(frozen=True)
+class Link:
+    start: int
+    end: int
+    text: str
+    kind: str  # url | pseudo | email | bare
+
+
+def links_in(text: str) -> list[Link]:
+    """Everything in ``text`` that a browser, the widget or a reader could follow as a
+    link, in order (trailing sentence punctuation is not part of a link)."""
+    found: list[Link] = []
+    masked = text
+    for kind, pattern in (
+        ("url", _URL_RE),
+        ("pseudo", _PSEUDO_RE),
+        ("email", _EMAIL_RE),
+        ("bare", _BARE_RE),
+    ):
+        for m in pattern.finditer(masked):
+            raw = m[0].rstrip(_TRAILING) or m[0]
+            found.append(Link(m.start(), m.start() + len(raw), raw, kind))
+        masked = pattern.sub(lambda m: " " * len(m[0]), masked)
+    return sorted(found, key=lambda link: link.start)
+
+
+def without_urls(text: str) -> str:
+    """``text`` with every link blanked out (loan numbers and figures in links are not
+    statements)."""
+    for link in links_in(text):
+        text = text[: link.start] + " " * (link.end - link.start) + text[link.end :]
+    return text
+
+
+def ascii_host(host: str) -> str | None:
+    """A host name as the browser resolves it: lower case, no final dot, IDN labels in
+    punycode; None when it cannot be one."""
+    host = re.sub(_DOT, ".", host).strip().lower().rstrip(".")
+    if not host:
+        return None
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+
+
+def host_allowed(host: str | None, domains: Iterable[str]) -> bool:
+    """``host`` is one of ``domains`` or a subdomain of one ("pay.harborcf.example")."""
+    name = ascii_host(host or "")
+    if name is None:
+        return False
+    for domain in domains:
+        allowed = ascii_host(domain)
+        if allowed and (name == allowed or name.endswith("." + allowed)):
+            return True
+    return False
+
+
+def _url_allowed(url: str, domains: Iterable[str]) -> bool:
+    """An http(s) URL whose host is one of the lender's, without user info (the host of
+    "https://harborcf.example@evil.com" is evil.com); parsed as browsers do, a backslash
+    being a slash."""
+    try:
+        parts = urlsplit(url.replace("\\", "/"))
+        host = parts.hostname
+        _ = parts.port  # a port that is not a number makes the URL unusable
+    except ValueError:
+        return False
+    return (
+        parts.scheme.lower() in ("http", "https")
+        and "@" not in parts.netloc
+        and host_allowed(host, domains)
+    )
+
+
+def issued_urls(evidence: Iterable[str]) -> set[str]:
+    """The URLs tool results of the conversation gave (a payment link)."""
+    return {link.text for text in evidence for link in links_in(text) if link.kind == "url"}
+
+
+def check_links(
+    reply: str,
+    lender_domains: Iterable[str],
+    issued: Iterable[str] = (),
+    emails: Iterable[str] = (),
+) -> list[Violation]:
+    """Links only to the lender's own domains (subdomains included) or exactly as a tool
+    of this conversation issued them; e-mail addresses only at those domains or the
+    customer's own; never a script, data or file pseudo-URL. Phone links (tel:, sms:) are
+    left to ``check_phones``."""
+    domains = tuple(lender_domains)
+    issued_set = set(issued)
+    issued_bare = {re.sub(r"(?i)^[a-z][a-z0-9+.-]*://", "", url) for url in issued_set}
+    own_emails = {e.strip().lower() for e in emails if e}
+    violations = []
+    for link in links_in(reply):
+        text = link.text
+        if link.kind == "url":
+            absolute = f"https:{text}" if text.startswith("//") else text
+            ok = text in issued_set or _url_allowed(absolute, domains)
+        elif link.kind == "bare":
+            ok = text in issued_bare or _url_allowed(f"http://{text}", domains)
+        elif link.kind == "email":
+            address = text.lower()
+            ok = address in own_emails or host_allowed(address.rsplit("@", 1)[1], domains)
+        else:
+            scheme, _, rest = text.partition(":")
+            scheme = scheme.lower()
+            if scheme in ("tel", "sms", "callto"):
+                continue
+            address = rest.split("?", 1)[0].lower()
+            ok = scheme == "mailto" and (
+                address in own_emails
+                or ("@" in address and host_allowed(address.rsplit("@", 1)[1], domains))
+            )
+        if not ok:
+            violations.append(Violation("link_not_allowed", text[:200]))
+    return violations
+
+
+# --- phone numbers ----------------------------------------------------------------------
+
+
+def policy_phones(policy: PolicyConfig) -> list[str]:
+    """The phone numbers the policy file gives (support line, crisis line, any other)."""
+    numbers = [policy.lender.support_phone, policy.crisis_line]
+
+    def walk(value: object) -> None:
+        if isinstance(value, str):
+            numbers.extend(m.text for m in phone_mentions(value))
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+
+    walk(policy.model_dump(mode="json"))
+    return numbers
+
+
+def check_phones(reply: str, allowed: Iterable[str]) -> list[Violation]:
+    """Only the allowed phone numbers (the policy's, the customer's own on file), however
+    they are written; a number written short ("555-0199") counts as the allowed number
+    it ends, never the other way round."""
+    allowed_digits = {d for d in (phone_digits(a) for a in allowed if a) if d}
+    violations = []
+    for mention in phone_mentions(without_urls(reply)):
+        digits = phone_digits(re.sub(r"(?i)\s*(?:x|ext\.?|extension)\s*\d+$", "", mention.text))
+        if not any(
+            a == digits or (len(digits) >= 7 and a.endswith(digits)) for a in allowed_digits
+        ):
+            violations.append(Violation("phone_not_allowed", mention.text))
+    return violations
+
+
+# --- figures ----------------------------------------------------------------------------
+
+
 def money_values(text: str) -> set[Decimal]:
-    values = set()
-    for m in MONEY_RE.finditer(text):
-        try:
-            values.add(Decimal(f"{m[1].replace(',', '')}.{m[2] or '00'}"))
-        except InvalidOperation:
-            continue
-    return values
+    """The amounts ``text`` states in any form ("$1,234", "165 dollars", "USD 165",
+    "165.00", "one hundred and sixty-five dollars"), links set aside."""
+    return {value for _, _, value in money_mentions(without_urls(text))}
 
 
 def evidence_amounts(texts: Iterable[str]) -> set[Decimal]:
     found: set[Decimal] = set()
     for text in texts:
         found |= money_values(text)
-        found |= {Decimal(m) for m in RAW_AMOUNT_RE.findall(text)}
     return found
 
 
@@ -91,7 +262,7 @@ def check_grounding(
     allowed_amounts = evidence_amounts(evidence) | policy_amounts(policy)
     for amount in sorted(money_values(reply)):
         if amount not in allowed_amounts:
-            violations.append(Violation("ungrounded_amount", f"${amount:,.2f}"))
+            violations.append(Violation("amount_not_grounded", f"${amount:,.2f}"))
     # Today and the last day of the promise window are policy facts, not account data.
     last_promise_day = today + timedelta(days=policy.promise_to_pay.max_days_ahead)
     allowed_dates = evidence_dates([*evidence, format_date(today), format_date(last_promise_day)])

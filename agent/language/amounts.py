@@ -1,6 +1,7 @@
 """Money amounts in customer text ("$165", "75 bucks", "a hundred and fifty", "pay 165",
-"2k"), the named amounts ("the past due", "the payoff"), and lenient parsing of an amount
-given as a tool argument ("$165", "165.5"). Pure and deterministic."""
+"2k") and in replies and tool results (``money_mentions``: also "USD 165", "165.00"), the
+named amounts ("the past due", "the payoff"), and lenient parsing of an amount given as a
+tool argument ("$165", "165.5"). Pure and deterministic."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from agent.language.phones import PHONE_RE
 from agent.policy.calculations import to_money
 
 _AMOUNT_RE = re.compile(
-    r"(?:\$\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?)"
-    r"|(?:\b(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?\s?(?:dollars|bucks|usd)\b)",
+    r"(?:(?:\$|\busd)\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?)"
+    r"|(?:\b(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?\s?(?:dollars?|bucks|usd)\b)",
     re.IGNORECASE,
 )
+# "165.00" without a currency mark: two decimals, not a version, a date, a time or a rate.
+_CENTS_RE = re.compile(r"(?<![\w.,$])(\d{1,3}(?:,\d{3})+|\d+)\.(\d{2})(?!\w|[.,]\d)")
 # "2k", "$1.5k", "2 grand" (not a 401k).
 _THOUSANDS_RE = re.compile(
     r"(?<![\w.,])(?!40[13]k)\$?(\d{1,3}(?:\.\d{1,2})?)\s?(?:k|grand)\b", re.IGNORECASE
@@ -55,9 +58,10 @@ _FILLER_ONLY = re.compile(
 )
 _MONEY_AFTER = re.compile(r"\s*(?:dollars?|bucks|usd)\b", re.IGNORECASE)
 # Spans that hold numbers but never money: dates, times, phones, ZIP codes, loan numbers.
+_ISO_DATE = re.compile(r"\b\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b")
 _NOT_AMOUNT_SPANS = (
     PHONE_RE,
-    re.compile(r"\b\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b"),
+    _ISO_DATE,
     re.compile(r"\b\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?\b"),
     re.compile(r"\b(?:zip|postal|post code|zipcode|zip code)\D{0,12}?\d{5}(?:-\d{4})?\b", re.I),
     re.compile(r"\b[a-z]{1,3}-?\d{1,10}\b", re.IGNORECASE),
@@ -103,6 +107,24 @@ def extract_amounts(text: str) -> list[Decimal]:
     "two hundred dollars", "a grand"), or a number paid ("pay 165", "i can do one fifty",
     "a link for 3542.71"). Dates, times, days, counts, phones, ZIP codes and loan
     numbers are never amounts."""
+    return [value for _, _, value in amount_spans(text)]
+
+
+def money_mentions(text: str) -> list[tuple[int, int, Decimal]]:
+    """Every amount a reply or a tool result states, as ``(start, end, value)`` in order:
+    those ``extract_amounts`` reads, and also a bare figure with cents ("165.00") that is
+    not a rate, a time or part of a date or a version. Values are to the cent."""
+    spans = amount_spans(text)
+    masked = _mask(_mask(text, PHONE_RE), _ISO_DATE)
+    for m in _CENTS_RE.finditer(masked):
+        if not _free(spans, m.start(), m.end()) or _NOT_MONEY_AFTER.match(masked[m.end() :]):
+            continue
+        spans.append((m.start(), m.end(), Decimal(f"{m[1].replace(',', '')}.{m[2]}")))
+    return sorted(((s, e, to_money(v)) for s, e, v in spans), key=lambda span: span[0])
+
+
+def amount_spans(text: str) -> list[tuple[int, int, Decimal]]:
+    """The amounts of ``extract_amounts`` with where they are: ``(start, end, value)``."""
     spans = _money_spans(text)
     masked = text
     for pattern in _NOT_AMOUNT_SPANS:
@@ -128,7 +150,7 @@ def extract_amounts(text: str) -> list[Decimal]:
             continue
         if _AMOUNT_VERB.search(masked[: m.start()]):
             spans.append((m.start(), m.end(), Decimal(m[1].replace(",", "") + (m[2] or ""))))
-    return [value for _, _, value in sorted(spans, key=lambda s: s[0])]
+    return sorted(spans, key=lambda s: s[0])
 
 
 AMOUNT_KEYWORDS = (

@@ -446,13 +446,23 @@ def extract_birth_date(text: str) -> date | None:
     return None
 
 
+# "first", "second" and "third" are a day only where they name one ("the first", "the
+# 2nd of the month", the whole reply), not in "confirm it first" or "the first one".
+_LOW_ORDINAL_DAY = re.compile(
+    r"^\s*(?:the\s+)?#\s*[.!]?\s*$"
+    r"|\bthe\s+#(?!\s+(?:one|loan|account|time|payment|installment|thing|option|step))"
+    r"|#\s+of\s+(?:the|each|every)\s+month"
+)
+
+
 def extract_day_of_month(text: str) -> int | None:
     """A day of the month for a due-date change ("the 20th", "15", "the fifth")."""
     t = text.lower()
     if m := re.search(r"\b(\d{1,2})(?:st|nd|rd|th)\b", t):
         return int(m[1])
-    if m := _ORDINAL_WORD.search(t):
-        return ORDINAL_WORDS[m[1]]
+    for m in _ORDINAL_WORD.finditer(t):
+        if ORDINAL_WORDS[m[1]] > 3 or _LOW_ORDINAL_DAY.search(t[: m.start()] + "#" + t[m.end() :]):
+            return ORDINAL_WORDS[m[1]]
     if m := re.search(
         r"\b(?:to|on|day|it|be)\s+(\d{1,2})\b(?!\s*(?:dollars|bucks|days|%|/|:|"
         r"am\b|pm\b))",

@@ -405,3 +405,35 @@ def normalize_for_lexicon(text: str, typo_fixer: TypoFixer | None = None) -> str
     text = text.replace("'", "")
     text = re.sub(r"\s+", " ", text).strip()
     return typo_fixer(text) if typo_fixer else text
+
+
+# --- text that can be stored --------------------------------------------------------
+# A lone surrogate cannot be encoded as UTF-8 (SQLite's driver, Chroma, the checkpoint
+# fail on it), PostgreSQL refuses NUL in text and JSON, and other control characters
+# only hide or garble what a person reads in the transcript. Bidirectional overrides and
+# isolates make the console show text in another order than it was written.
+
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_KEPT_CONTROLS = frozenset("\n\t")
+REPLACEMENT = "\ufffd"
+
+
+def clean_text(text: str) -> str:
+    """``text`` fit to store and show: line breaks as ``\\n``, lone surrogates as U+FFFD,
+    other control characters (C0, DEL, C1; tab and newline kept) and bidirectional
+    overrides removed. Everything else, emoji and any script included, is unchanged."""
+    if text.isprintable():  # the common case: nothing to do (\n and \t are not printable)
+        return text
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    out = []
+    for char in text:
+        code = ord(char)
+        if 0xD800 <= code <= 0xDFFF:
+            out.append(REPLACEMENT)
+        elif (code < 0x20 or 0x7F <= code <= 0x9F) and char not in _KEPT_CONTROLS:
+            continue
+        elif char in _BIDI_CONTROLS:
+            continue
+        else:
+            out.append(char)
+    return "".join(out)

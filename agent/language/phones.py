@@ -11,6 +11,7 @@ service, so the fictional 555 numbers of a demo book are read too.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import phonenumbers
 
@@ -106,3 +107,35 @@ def grouped_like_phone(groups: list[str]) -> bool:
     """Digit groups of a phone number's lengths: 3-3-4, 1-3-3-4, 3-4 or 1-3-4."""
     lengths = [len(g) for g in groups]
     return lengths in ([3, 3, 4], [1, 3, 3, 4], [3, 4], [1, 3, 4])
+
+
+@dataclass(frozen=True)
+class PhoneMention:
+    start: int
+    end: int
+    text: str  # as written: "1-900-555-0142", "(900) 555-0142"
+
+
+# An extension after the number: "x12", "ext. 12".
+_EXTENSION = re.compile(r"\s*(?:x|ext\.?|extension)\s*\d+$", re.IGNORECASE)
+
+
+def phone_mentions(text: str) -> list[PhoneMention]:
+    """Every phone number written in ``text`` (a reply, a template), in order, however it
+    is punctuated: "1-900-555-0142", "(900) 555-0142", "+1 900 555 0142", "900.555.0142",
+    "555-0142", "+44 20 7946 0958". A run of digits that is part of a word, an amount or a
+    loan number ("L1234567", "$1234567", "12345.67"), a bare seven-digit number, and dates,
+    times and ZIP codes are not phone numbers."""
+    found = []
+    for match in phonenumbers.PhoneNumberMatcher(
+        text, DEFAULT_REGION, leniency=phonenumbers.Leniency.POSSIBLE
+    ):
+        before, after = text[: match.start], text[match.end :]
+        if re.search(r"[\w$€£.,]$", before) or re.match(r"[.,]?\d|\w", after):
+            continue  # digits inside a word, a loan number or an amount
+        number = _EXTENSION.sub("", match.raw_string)
+        groups = re.findall(r"\d+", number)
+        bare_local = len(groups) == 1 and len(groups[0]) == 7  # "5550142": a reference?
+        if number.lstrip("(").startswith("+") or (phone_shaped(groups) and not bare_local):
+            found.append(PhoneMention(match.start, match.end, match.raw_string))
+    return found

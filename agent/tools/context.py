@@ -34,6 +34,7 @@ class ConversationContext:
     verification_locked: bool = False
     turn: int = 0
     customer_text: str = ""
+    confirming: str | None = None  # the proposal id the widget's Yes/No button answered
     language: str = "en"
     dialogue: dict[str, Any] = field(default_factory=dict)  # persisted between turns
     retriever: Any | None = None
@@ -47,6 +48,7 @@ class ConversationContext:
     draft_sink: Any | None = None
     reply_draft: Any | None = None
     _loan_ids: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    _contact: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     @property
     def today(self) -> date:
@@ -63,6 +65,19 @@ class ConversationContext:
                 loan.id for loan in customer_loans(self.session, self.customer_id)
             )
         return self._loan_ids[self.customer_id]
+
+    def own_contact_details(self) -> tuple[str, ...]:
+        """The verified customer's phone number and e-mail address on file (none before
+        verification): the only ones besides the lender's a reply may give."""
+        if not (self.verified and self.customer_id):
+            return ()
+        if self.customer_id not in self._contact:
+            from agent.ledger.repository import get_customer
+
+            customer = get_customer(self.session, self.customer_id)
+            details = (customer.phone, customer.email) if customer else ()
+            self._contact[self.customer_id] = tuple(d for d in details if d)
+        return self._contact[self.customer_id]
 
     @property
     def subject_customer_id(self) -> str | None:

@@ -10,13 +10,14 @@ they write, once (a repeat returns the same record).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
 from agent.language.amounts import parse_amount
+from agent.language.confirmation import Answer, Proposal, confirmation_of
 from agent.language.dates import parse_loose_date
 from agent.language.loan_numbers import canonical
-from agent.language.yesno import is_affirmative
 from agent.ledger import repository as repo
 from agent.ledger.models import Customer, Loan, PaymentLink
 from agent.policy import rules
@@ -315,28 +316,105 @@ def _rule_refusal(decision: rules.Decision, messages: dict[str, str]) -> str:
     return refused(decision.code, messages[decision.code], **extra)
 
 
+# What the model is told when a reply to a proposal is not a plain yes to it.
+_NOT_CONFIRMED = {
+    Answer.QUESTION: "they asked a question. Answer it, then ask again whether to go ahead "
+    "with exactly this proposal; it stays pending.",
+    Answer.CONDITIONAL: "they set a condition. A change cannot depend on a condition: explain "
+    "the proposal as it is and ask for a plain yes or no; it stays pending.",
+    Answer.HEDGED: "they hesitated. Do not press; the proposal stays pending until they say "
+    "yes or no.",
+    Answer.UNCLEAR: "their reply is not a clear yes in English. Ask them to answer yes or no; "
+    "the proposal stays pending.",
+    Answer.CHANGED: "they asked for something else than this proposal, so it is withdrawn. "
+    "If they named new terms, propose those with confirm=false and ask for a yes.",
+    Answer.NO: "they said no, so the proposal is withdrawn. Acknowledge it.",
+}
+
+
+def proposal_id(key: str) -> str:
+    """A proposal's public id (the widget's Yes/No buttons name it): a hash of its key."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def shown_in(entry: dict[str, Any]) -> int:
+    """The turn whose reply last showed a proposal: where it was made, or where it was
+    kept pending after a reply that was not a yes (a question, a hesitation...)."""
+    return max(int(entry.get("turn", 0)), int(entry.get("kept", 0)))
+
+
+def proposals_shown(dialogue: dict[str, Any], turn: int) -> dict[str, dict[str, Any]]:
+    """The proposals the reply to ``turn`` showed: what a yes in the next turn confirms."""
+    return {k: v for k, v in dialogue.get("pending", {}).items() if shown_in(v) == turn}
+
+
+def _shown(proposal: dict[str, Any]) -> dict[str, Any]:
+    """The values a proposal shows, for comparing a reply's values with."""
+    args = proposal.get("args", {})
+    amounts = [args.get("amount"), *(proposal.get(k) for k in ("amount", "installment_amount"))]
+    dates = [args.get("date"), *(proposal.get(k) for k in ("date", "installment_due", "fee_date"))]
+    parsed_amounts = (parse_amount(a) for a in [*amounts, proposal.get("fee")] if a)
+    parsed_dates = (parse_loose_date(d) for d in dates if d)
+    return Proposal(
+        loan_id=args.get("loan_id") or proposal.get("loan_id"),
+        amounts=tuple(dict.fromkeys(a for a in parsed_amounts if a is not None)),
+        dates=tuple(dict.fromkeys(d for d in parsed_dates if d is not None)),
+        day=args.get("day_of_month"),
+    ).dump()
+
+
 def _confirmation_gate(
     ctx: ConversationContext, key: str, proposal: dict[str, Any], confirm: bool
 ) -> str | None:
-    """None when the write may go ahead; otherwise the JSON answer to return."""
+    """None when the write may go ahead; otherwise the JSON answer to return.
+
+    A write needs its proposal made in an earlier turn and, in this turn, a reply that
+    is a plain yes to exactly it (``agent.language.confirmation``), or the widget's Yes
+    button for its id. A reply that asks, hesitates or sets a condition keeps the
+    proposal pending; a no or another value withdraws it."""
     pending = ctx.dialogue.setdefault("pending", {})
     if not confirm:
         pending.clear()
-        pending[key] = {"turn": ctx.turn, **proposal}
+        pending[key] = {"turn": ctx.turn, "id": proposal_id(key), "shown": _shown(proposal)}
+        pending[key].update(proposal)
         return ok(
             needs_confirmation=True,
             proposal=proposal,
+            proposal_id=proposal_id(key),
             message="Ask the customer to confirm before this is set up.",
         )
     entry = pending.get(key)
     if entry is None or entry["turn"] >= ctx.turn:
+        other = entry is None and any(shown_in(v) < ctx.turn for v in pending.values())
         return refused(
             "confirmation_required",
-            "Propose this first (confirm=false) and ask the customer to confirm.",
+            "The customer was shown different terms; a yes confirms only those. Propose "
+            "these with confirm=false and ask the customer to confirm."
+            if other
+            else "Propose this first (confirm=false) and ask the customer to confirm.",
         )
-    if not is_affirmative(ctx.customer_text):
-        return refused("confirmation_required", "The customer has not said yes to this proposal.")
-    return None
+    if ctx.confirming is not None and ctx.confirming != entry.get("id"):
+        return refused(
+            "confirmation_required",
+            "The customer's Yes button was for another proposal: nothing was done.",
+        )
+    answer = confirmation_of(ctx.customer_text, Proposal.load(entry.get("shown")), ctx.today)
+    ctx.audit("confirmation", {"key": key, "answer": answer.answer.value, "reason": answer.reason})
+    if answer.confirms:
+        return None
+    if answer.keeps_proposal:
+        pending[key] = {**entry, "kept": ctx.turn}  # a new dict: the row sees the change
+    else:
+        pending.pop(key, None)
+    return refused(
+        "confirmation_required",
+        "The customer has not said yes to this proposal, so nothing was done: "
+        + _NOT_CONFIRMED[answer.answer],
+        answer=answer.answer.value,
+        reason=answer.reason,
+        still_pending=answer.keeps_proposal,
+        **({"new_values": answer.new_values} if answer.new_values else {}),
+    )
 
 
 def _already_done(ctx: ConversationContext, key: str) -> Any:

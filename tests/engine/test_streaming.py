@@ -92,11 +92,10 @@ def test_nothing_is_withdrawn_when_nothing_was_shown() -> None:
 def test_restart_withdraws_and_starts_over() -> None:
     sink = RecordingSink()
     draft = ReplyDraft(passes=no_999, sink=sink)
-    stream(draft, "It is $999. ")
+    stream(draft, "It is $999. Hello. ")  # a sentence ending in a figure waits for a word
     assert draft.blocked and sink.events == []
-    stream(draft, "Hello. ")
     draft.restart()
-    stream(draft, "Your amount is $165.00. ")
+    stream(draft, "Your amount is $165.00. Thanks")
     assert sink.events == ["Your amount is $165.00."]
 
 

@@ -30,7 +30,7 @@ def test_figures_from_tool_results_and_policy_pass(policy) -> None:
 def test_invented_figures_are_caught(policy) -> None:
     reply = "You owe $170.00 and it is due March 16, 2026."
     assert kinds(check_grounding(reply, EVIDENCE, policy, TODAY)) == [
-        ("ungrounded_amount", "$170.00"),
+        ("amount_not_grounded", "$170.00"),
         ("ungrounded_date", "March 16, 2026"),
     ]
 

@@ -21,7 +21,12 @@ from agent.settings import Settings
 
 @pytest.fixture
 def file_settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
+    return Settings(
+        _env_file=None,
+        demo=True,
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
+    )
 
 
 def test_demo_book_has_varied_states(policy) -> None:

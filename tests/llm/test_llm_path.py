@@ -226,7 +226,7 @@ def test_card_numbers_reach_the_model_masked(harness: LLMHarness, server: Script
             True,
             [tool_calls(SUMMARY)],
             ["You owe $200.00 today.", "Your balance is $1,999.99."],
-            "ungrounded_amount",
+            "amount_not_grounded",
             id="ungrounded-after-verification",
         ),
     ],

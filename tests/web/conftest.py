@@ -54,6 +54,7 @@ def web_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(
         _env_file=None,
         environment="test",
+        demo=True,  # the demo site's sign-in (/api/demo) is part of what the web tests drive
         data_dir=tmp_path_factory.mktemp("web-data"),
         database_url="sqlite://",
         secret_key=SECRET,

@@ -53,17 +53,18 @@ def test_login_sets_a_strict_httponly_cookie_and_returns_a_csrf_token(client: Te
     assert me["csrf"] == body["csrf"] and me["staff"]["username"] == "agent"
 
 
-def test_wrong_passwords_then_lockout(client: TestClient) -> None:
+def test_wrong_passwords_then_a_delay(client: TestClient) -> None:
     for _ in range(4):
         wrong = client.post("/api/staff/login", json={"username": "agent", "password": "nope"})
         assert (wrong.status_code, wrong.json()["error"]["code"]) == (401, "login_failed")
     unknown = client.post("/api/staff/login", json={"username": "ghost", "password": "nope"})
     assert unknown.json()["error"] == wrong.json()["error"]  # no user enumeration
     client.post("/api/staff/login", json={"username": "agent", "password": "nope"})
-    locked = client.post(
+    throttled = client.post(
         "/api/staff/login", json={"username": "agent", "password": PASSWORDS["agent"]}
     )
-    assert (locked.status_code, locked.json()["error"]["code"]) == (423, "account_locked")
+    assert (throttled.status_code, throttled.json()["error"]["code"]) == (429, "login_throttled")
+    assert int(throttled.headers["retry-after"]) > 0
     assert client.get("/api/staff/me").status_code == 401
 
 
@@ -334,7 +335,7 @@ def test_demo_token_endpoint_mints_a_working_token(client: TestClient) -> None:
 def test_demo_helpers_are_off_in_production(
     web_settings: Settings, engines: Engines, db_engine: Engine
 ) -> None:
-    production = web_settings.model_copy(update={"environment": "production"})
+    production = web_settings.model_copy(update={"environment": "production", "demo": False})
     with TestClient(create_app(production, engines, db_engine)) as client:
         assert client.get("/api/demo/customers").status_code == 404
         assert (

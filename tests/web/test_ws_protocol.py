@@ -30,6 +30,7 @@ def test_a_message_is_acked_answered_and_disclosed(client: TestClient, db_engine
         assert welcome["type"] == "welcome" and welcome["v"] == 1
         assert welcome["state"] == "ai" and welcome["verified"] is False
         assert welcome["resume"] and welcome["resumed"] is False
+        assert welcome["link_domains"] == ["harborcf.example"]  # links the widget may open
 
         frames = chat.say("hello", "m-1")
 

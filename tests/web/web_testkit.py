@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
@@ -126,6 +126,8 @@ class LiveServer:
     port: int
     server: uvicorn.Server | None = None
     thread: threading.Thread | None = None
+    # More uvicorn.Config options (e.g. those ``loan-agent serve`` passes).
+    options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -146,6 +148,7 @@ class LiveServer:
             lifespan="on",
             timeout_graceful_shutdown=2,
             ws_ping_interval=None,
+            **self.options,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(

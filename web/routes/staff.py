@@ -6,17 +6,20 @@ calls never stall the event loop. State-changing requests need the CSRF header.
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from agent.audit.log import append_event
 from agent.conversation.models import StaffUser
 from agent.conversation.staff import authenticate, open_staff_session, revoke_staff_session
+from agent.language.normalize import clean_text
 from web.auth import STAFF_COOKIE, seal_staff_token, signed_out_channel
 from web.deps import (
+    ClientAddress,
     ContextDep,
     CsrfProtected,
     CurrentStaff,
@@ -45,18 +48,38 @@ DISPOSITIONS = (
 )
 
 
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("must not be blank")
+    return text
+
+
+def _plain(text: str) -> str:
+    """A name is refused, not silently changed, when it holds what text may not."""
+    if clean_text(text) != text:
+        raise ValueError("must not contain control characters or invalid text")
+    return text
+
+
+# Free text from staff, made storable (no NUL or other control character; a lone
+# surrogate is refused by the JSON body parser already).
+CleanText = Annotated[str, AfterValidator(clean_text)]
+
+
 class LoginIn(BaseModel):
-    username: str = Field(min_length=1, max_length=100)
+    username: Annotated[str, AfterValidator(_plain), AfterValidator(_not_blank)] = Field(
+        max_length=100
+    )
     password: str = Field(min_length=1, max_length=200)
 
 
 class MessageIn(BaseModel):
-    text: str = Field(min_length=1, max_length=8000)
+    text: CleanText = Field(min_length=1, max_length=8000)
     ai_drafted: bool = False
 
 
 class CloseIn(BaseModel):
-    disposition: str = Field(min_length=1, max_length=200)
+    disposition: Annotated[CleanText, AfterValidator(_not_blank)] = Field(max_length=200)
 
 
 def staff_public(user: StaffUser) -> dict[str, Any]:
@@ -83,18 +106,32 @@ def _set_session_cookie(response: Response, request: Request, ctx: WebContext, t
 
 @router.post("/login")
 def login(
-    body: LoginIn, request: Request, response: Response, ctx: ContextDep, session: SessionDep
+    body: LoginIn,
+    request: Request,
+    response: Response,
+    ctx: ContextDep,
+    session: SessionDep,
+    address: ClientAddress,
 ) -> dict[str, Any]:
-    result = authenticate(session, body.username, body.password, ctx.now())
+    result = authenticate(session, body.username, body.password, address, ctx.now())
+    if result.retry_after is not None:
+        raise ApiError(
+            429,
+            "login_throttled",
+            result.error or "too many failed logins; try again later",
+            headers={"Retry-After": str(math.ceil(result.retry_after))},
+        )
     if result.user is None or result.user.id is None:
-        error = result.error or "invalid username or password"
-        if "locked" in error:
-            raise ApiError(423, "account_locked", error)
-        raise ApiError(401, "login_failed", error)
+        raise ApiError(401, "login_failed", result.error or "invalid username or password")
     token, record = open_staff_session(
         session, result.user.id, ctx.now(), timedelta(seconds=ctx.limits.staff_session_seconds)
     )
-    append_event(session, "staff_login", f"staff:{result.user.username}", {"session": record.id})
+    append_event(
+        session,
+        "staff_login",
+        f"staff:{result.user.username}",
+        {"session": record.id, "address": address},
+    )
     session.commit()
     _set_session_cookie(response, request, ctx, seal_staff_token(ctx.secret, token))
     return {"staff": staff_public(result.user), "csrf": record.csrf}

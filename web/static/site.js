@@ -7,9 +7,12 @@
 
   function status(text) { $("demo-status").textContent = text; }
 
+  // Without demo mode the server has no /api/demo (404): the panel stays hidden.
   function loadCustomers() {
-    return fetch("/api/demo/customers").then(function (r) { return r.ok ? r.json() : { customers: [] }; })
+    return fetch("/api/demo/customers").then(function (r) { return r.ok ? r.json() : null; })
       .then(function (data) {
+        if (!data) { forgetDemoSignIn(); return; }
+        $("demo-panel").hidden = false;
         var select = $("demo-customer");
         data.customers.forEach(function (c) {
           var option = document.createElement("option");
@@ -17,7 +20,14 @@
           option.textContent = c.name + " (" + c.id + ")";
           select.appendChild(option);
         });
-      });
+      }, function () { /* offline: the chat still works, without the demo panel */ });
+  }
+
+  function forgetDemoSignIn() {
+    if (!signedIn) return;
+    sessionStorage.removeItem(TOKEN_KEY);
+    signedIn = null;
+    window.HarborChat.setCustomerToken(null);
   }
 
   function signIn() {

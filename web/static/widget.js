@@ -34,6 +34,7 @@
   var maxChars = 2000;
   var shownSeq = 0; // the highest seq on screen: a reconnect asks for what follows it
   var draftItem = null; // the reply being streamed (a draft the stored reply replaces)
+  var proposalBox = null; // the Yes / No buttons under the reply that proposes a change
 
   // --- persisted session (this tab only) ----------------------------------------------------
   var session = loadSession();
@@ -202,11 +203,28 @@
 
   // --- rendering ------------------------------------------------------------------------------
   var LINK = /(https?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)])/g;
+  var linkDomains = []; // the lender's domains, from the welcome frame (PROTOCOL.md)
+
+  // Only links to this page's site, the chat server's or the lender's domains (subdomains
+  // included) are clickable; any other address stays plain text. The URL parser reads the
+  // host as the browser will (user info, backslashes, IDN in punycode).
+  function linkAllowed(url) {
+    var parsed;
+    try { parsed = new URL(url); } catch (e) { return false; }
+    if (parsed.protocol !== "https:" && parsed.protocol !== "http:") return false;
+    if (parsed.username || parsed.password) return false;
+    if (parsed.origin === window.location.origin || parsed.origin === base.origin) return true;
+    var host = parsed.hostname.toLowerCase().replace(/\.$/, "");
+    return linkDomains.some(function (domain) {
+      return host === domain || host.slice(-(domain.length + 1)) === "." + domain;
+    });
+  }
 
   function renderText(node, text) {
     node.textContent = "";
     var last = 0;
     text.replace(LINK, function (match, url, offset) {
+      if (!linkAllowed(url)) return match; // stays in the plain text around it
       if (offset > last) node.appendChild(document.createTextNode(text.slice(last, offset)));
       node.appendChild(el("a", { href: url, target: "_blank", rel: "noopener noreferrer", text: url }));
       last = offset + match.length;
@@ -262,6 +280,7 @@
       insertInOrder(item, message.seq);
     }
     if (message.seq > shownSeq) shownSeq = message.seq;
+    if (message.seq === shownSeq) showProposal(item, message.proposal); // the newest only
     if (message.role === "assistant") clearDraft();
     if (message.role === "assistant" || message.role === "agent") setTyping(false);
     scrollDown();
@@ -281,7 +300,7 @@
     var item = bubble("customer", null);
     item.setAttribute("data-client-id", frame.id);
     item.classList.add("hcw-pending");
-    fill(item, { role: "customer", content: frame.text }, "Sending\u2026");
+    fill(item, { role: "customer", content: sentText(frame) }, "Sending\u2026");
     ui.log.appendChild(item);
     scrollDown();
   }
@@ -302,6 +321,44 @@
 
   function clearDraft() {
     if (draftItem) { draftItem.remove(); draftItem = null; }
+  }
+
+  // --- Yes / No under a reply that proposes a change (PROTOCOL.md, "confirm") -----------------
+  // Frames the transcript shows as the customer's words, with what they show.
+  var SHOWN_FRAMES = { message: true, confirm: true };
+
+  function sentText(frame) {
+    if (frame.type === "confirm") return frame.answer === "yes" ? "Yes" : "No";
+    return frame.text;
+  }
+
+  function clearProposal() {
+    if (proposalBox) { proposalBox.remove(); proposalBox = null; }
+  }
+
+  // Real buttons (keyboard and screen readers get them for free), named by the summary of
+  // what "Yes" would set up; any newer message or a typed reply removes them.
+  function showProposal(item, proposal) {
+    clearProposal();
+    if (!proposal || !proposal.id) return;
+    var summaryId = "hcw-proposal-" + item.getAttribute("data-seq");
+    var yes = el("button", { type: "button", className: "hcw-btn", "data-testid": "chat-confirm-yes",
+                             "aria-describedby": summaryId, text: "Yes" });
+    var no = el("button", { type: "button", className: "hcw-btn hcw-btn-plain", "data-testid": "chat-confirm-no",
+                            "aria-describedby": summaryId, text: "No" });
+    proposalBox = el("div", { className: "hcw-confirm", role: "group", "aria-label": "Answer this proposal",
+                              "data-testid": "chat-confirm", "data-proposal-id": proposal.id }, [
+      el("p", { className: "hcw-confirm-summary", id: summaryId, text: proposal.summary || "" }),
+      el("div", { className: "hcw-row" }, [yes, no])
+    ]);
+    function answer(value) {
+      clearProposal();
+      queueFrame({ type: "confirm", proposal_id: proposal.id, answer: value });
+      ui.input.focus();
+    }
+    yes.addEventListener("click", function () { answer("yes"); });
+    no.addEventListener("click", function () { answer("no"); });
+    item.appendChild(proposalBox);
   }
 
   function notice(text) {
@@ -359,6 +416,7 @@
   function clearLog() {
     shownSeq = 0;
     clearDraft();
+    clearProposal();
     Array.prototype.slice.call(ui.log.querySelectorAll(".hcw-msg, .hcw-notice")).forEach(function (n) {
       n.remove();
     });
@@ -379,6 +437,7 @@
     }
     ui.input.value = "";
     autosize();
+    clearProposal(); // a typed reply answers it too
     queueFrame({ type: "message", text: text });
   }
 
@@ -386,7 +445,7 @@
     frame.id = newId();
     session.outbox.push(frame);
     saveSession();
-    if (frame.type === "message") addPending(frame);
+    if (SHOWN_FRAMES[frame.type]) addPending(frame);
     transmit(frame);
   }
 
@@ -482,6 +541,7 @@
     session.conversationId = frame.conversation_id;
     session.resume = frame.resume;
     maxChars = frame.max_message_chars || maxChars;
+    linkDomains = (frame.link_domains || []).map(function (d) { return String(d).toLowerCase(); });
     ui.input.setAttribute("maxlength", String(maxChars));
     ui.panel.setAttribute("data-conversation-id", frame.conversation_id);
     saveSession();
@@ -491,7 +551,7 @@
     startPing(socket);
     // Everything not acknowledged goes again, with the same ids (the server dedups).
     session.outbox.forEach(function (f) {
-      if (f.type === "message") addPending(f);
+      if (SHOWN_FRAMES[f.type]) addPending(f);
       socket.send(JSON.stringify(f));
     });
   }
@@ -500,7 +560,7 @@
     var sent = frameById(frame.id);
     settle(frame.id);
     if (!sent) return;
-    if (sent.type === "message") {
+    if (SHOWN_FRAMES[sent.type]) {
       var item = findPending(frame.id);
       if (item && frame.seq && !findSeq(frame.seq)) item.setAttribute("data-seq", String(frame.seq));
       if (item) {

@@ -20,7 +20,9 @@ from agent.conversation.events import conversation_channel
 from agent.conversation.models import Conversation
 from agent.conversation.service import ConversationError
 from agent.conversation.state import ConversationState
+from agent.guardrails.output_checks import ascii_host
 from web.auth import TokenError, mint_resume_token, read_customer_token, read_resume_token
+from web.client_address import client_address
 from web.state import WebContext
 from web.views.queue import queue_status
 from web.ws import protocol as p
@@ -148,10 +150,8 @@ async def _hello(conn: Connection, ctx: WebContext) -> Opened | None:
         await conn.close(CLOSE_POLICY, "unsupported version")
         return None
     try:
-        client = conn.websocket.client
-        opened = await run_in_threadpool(
-            open_conversation, ctx, frame, client.host if client else "unknown"
-        )
+        address = client_address(conn.websocket, ctx.settings.trusted_proxies)
+        opened = await run_in_threadpool(open_conversation, ctx, frame, address)
     except HelloRefused as exc:
         await conn.send(p.error(exc.code, str(exc)))
         await conn.close(exc.close_code, exc.code)
@@ -181,7 +181,11 @@ class CustomerSession:
     async def run(self) -> None:
         current = await run_in_threadpool(last_seq, self.ctx, self.conv_id)
         self.cursor = TranscriptCursor(
-            self.ctx, self.conv_id, min(self.opened.last_seq, current), self.conn.send
+            self.ctx,
+            self.conv_id,
+            min(self.opened.last_seq, current),
+            self.conn.send,
+            proposals=True,
         )
         ready = asyncio.Event()
         tasks = [asyncio.create_task(self._pump(ready)), asyncio.create_task(self._queue_ticker())]
@@ -210,6 +214,12 @@ class CustomerSession:
                     "rating": conv.rating,
                     "last_seq": current,
                     "max_message_chars": self.ctx.settings.max_message_chars,
+                    # Links the widget makes clickable besides its own site's (PROTOCOL.md).
+                    "link_domains": [
+                        host
+                        for host in map(ascii_host, self.ctx.settings.lender_domains)
+                        if host
+                    ],
                 }
             )
             await self.cursor.flush()
@@ -343,7 +353,7 @@ class CustomerSession:
                 )
 
     async def _handle(self, frame: BaseModel) -> None:
-        if isinstance(frame, p.ChatMessage):
+        if isinstance(frame, p.ChatMessage | p.Confirm):
             await self._message(frame)
         elif isinstance(frame, p.RequestHuman):
             await self._request_human(frame)
@@ -360,15 +370,22 @@ class CustomerSession:
     async def _ack(self, client_id: str, seq: int | None, duplicate: bool = False) -> None:
         await self.conn.send({"type": "ack", "id": client_id, "seq": seq, "duplicate": duplicate})
 
-    async def _message(self, frame: p.ChatMessage) -> None:
+    async def _message(self, frame: p.ChatMessage | p.Confirm) -> None:
+        """A message, or a Yes / No button: a customer turn whose text is the button's
+        word and whose answer is exact (only for the proposal waiting now, else the
+        service refuses it as ``stale_proposal`` and nothing is stored)."""
         assert self.cursor is not None
         conv = await self._current()
         ai_turn = conv.state == ConversationState.AI
         if ai_turn:
             await self.conn.send({"type": "typing", "on": True, "who": "assistant"})
+        if isinstance(frame, p.Confirm):
+            text, confirms = p.CONFIRM_TEXT[frame.answer], frame.proposal_id
+        else:
+            text, confirms = frame.text, None
         try:
             outcome = await run_in_threadpool(
-                self.ctx.service.customer_message, self.conv_id, frame.text, frame.id
+                self.ctx.service.customer_message, self.conv_id, text, frame.id, confirms
             )
             await self._ack(frame.id, outcome.customer_seq, outcome.duplicate)
             await self.cursor.flush()

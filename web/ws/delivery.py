@@ -15,7 +15,11 @@ from typing import Any
 from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
-from agent.conversation.models import Message
+from agent.conversation.models import Conversation, Message
+from agent.conversation.state import ConversationState
+from agent.engine.templates import Templates
+from agent.policy.formatting import ordinal
+from agent.tools.ledger_tools import proposals_shown
 from web.state import WebContext
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -49,6 +53,41 @@ def load_after(
         )
 
 
+def proposal_card(templates: Templates, conv: Conversation) -> dict[str, str] | None:
+    """The proposal the conversation's last reply asks a yes for, as the widget's Yes /
+    No buttons show it: its id (what a ``confirm`` frame names) and a short summary."""
+    if conv.state != ConversationState.AI:
+        return None
+    shown = proposals_shown(conv.dialogue or {}, conv.customer_message_count)
+    if len(shown) != 1:
+        return None
+    key, entry = next(iter(shown.items()))
+    values = {k: v for k, v in entry.items() if isinstance(v, str | int)}
+    if "day_of_month" in values:
+        values["day_ordinal"] = ordinal(int(values["day_of_month"]))
+    try:
+        summary = templates.render(f"proposal_summary.{key.split(':', 1)[0]}", **values)
+    except (KeyError, ValueError):
+        return None
+    return {"id": str(entry["id"]), "summary": summary}
+
+
+def load_with_proposal(
+    ctx: WebContext, conversation_id: str, after_seq: int, limit: int = 500
+) -> tuple[list[Message], dict[str, str] | None]:
+    """The messages after ``after_seq``, and the proposal card of the last one when it
+    is the conversation's newest message and the assistant's reply that asks a yes (a
+    newer message means it was answered or overtaken)."""
+    rows = load_after(ctx, conversation_id, after_seq, limit)
+    if not rows or len(rows) >= limit or rows[-1].role != "assistant":
+        return rows, None
+    with ctx.sessions() as session:
+        conv = session.get(Conversation, conversation_id)
+    if conv is None or last_seq(ctx, conversation_id) != rows[-1].seq:
+        return rows, None  # a turn committed meanwhile: its own flush follows
+    return rows, proposal_card(ctx.engines.templates, conv)
+
+
 def last_seq(ctx: WebContext, conversation_id: str) -> int:
     with ctx.sessions() as session:
         seq = session.exec(
@@ -70,12 +109,14 @@ class TranscriptCursor:
         sent_seq: int,
         send: Send,
         include_client_id: bool = True,
+        proposals: bool = False,
     ) -> None:
         self.ctx = ctx
         self.conversation_id = conversation_id
         self.sent_seq = sent_seq
         self._send = send
         self._include_client_id = include_client_id
+        self._proposals = proposals  # the customer's socket: replies carry their proposal
         self._lock = asyncio.Lock()
 
     async def notify(self, seq: int | None = None) -> None:
@@ -87,15 +128,24 @@ class TranscriptCursor:
     async def flush(self) -> None:
         async with self._lock:
             while True:
-                rows = await run_in_threadpool(
-                    load_after, self.ctx, self.conversation_id, self.sent_seq
-                )
+                card = None
+                if self._proposals:
+                    rows, card = await run_in_threadpool(
+                        load_with_proposal, self.ctx, self.conversation_id, self.sent_seq
+                    )
+                else:
+                    rows = await run_in_threadpool(
+                        load_after, self.ctx, self.conversation_id, self.sent_seq
+                    )
                 for message in rows:
+                    payload = message_payload(message, self._include_client_id)
+                    if card is not None and message is rows[-1]:
+                        payload["proposal"] = card
                     await self._send(
                         {
                             "type": "message",
                             "conversation_id": self.conversation_id,
-                            "message": message_payload(message, self._include_client_id),
+                            "message": payload,
                         }
                     )
                     self.sent_seq = message.seq

@@ -12,7 +12,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from agent.language.normalize import clean_text
+
 PROTOCOL_VERSION = 1
+# Frames are flat objects; a little nesting is tolerated (unknown extra fields), absurd
+# nesting is refused before the JSON parser recurses into it.
+MAX_DEPTH = 8
 ClientId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 
 
@@ -52,6 +57,19 @@ class Rate(_Frame):
     comment: str | None = Field(default=None, max_length=1000)
 
 
+class Confirm(_Frame):
+    """The widget's Yes / No button under a reply that carries a proposal."""
+
+    type: Literal["confirm"]
+    id: ClientId
+    proposal_id: str = Field(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")
+    answer: Literal["yes", "no"]
+
+
+# What the transcript shows for a click: the customer's turn, with the answer's words.
+CONFIRM_TEXT = {"yes": "Yes", "no": "No"}
+
+
 class Ping(_Frame):
     type: Literal["ping"]
 
@@ -72,12 +90,14 @@ class Typing(_Frame):
 
 
 CustomerFrame = Annotated[
-    Hello | ChatMessage | RequestHuman | End | Rate | Ping, Field(discriminator="type")
+    Hello | ChatMessage | Confirm | RequestHuman | End | Rate | Ping, Field(discriminator="type")
 ]
 ConsoleFrame = Annotated[Watch | Typing | Ping, Field(discriminator="type")]
 _customer = TypeAdapter(CustomerFrame)
 _console = TypeAdapter(ConsoleFrame)
-CUSTOMER_TYPES = frozenset({"hello", "message", "request_human", "end", "rate", "ping"})
+CUSTOMER_TYPES = frozenset(
+    {"hello", "message", "confirm", "request_human", "end", "rate", "ping"}
+)
 CONSOLE_TYPES = frozenset({"watch", "typing", "ping"})
 
 
@@ -92,17 +112,24 @@ class FrameError(ValueError):
 
 
 def parse(raw: str | bytes | None, max_bytes: int, console: bool = False) -> BaseModel:
-    """One client frame, or :class:`FrameError` (bad_frame, frame_too_large, unknown_type)."""
+    """One client frame, or :class:`FrameError` (bad_frame, frame_too_large, unknown_type).
+
+    Size and nesting are checked before parsing; every string in the frame is cleaned
+    (``clean_text``) before it is validated, so nothing unstorable gets further.
+    """
     if raw is None or isinstance(raw, bytes):
         raise FrameError("bad_frame", "frames are JSON text, not binary")
     if len(raw.encode("utf-8", "surrogatepass")) > max_bytes:
         raise FrameError("frame_too_large", f"a frame may be at most {max_bytes} bytes")
+    if nesting_depth(raw) > MAX_DEPTH:
+        raise FrameError("bad_frame", f"a frame may nest at most {MAX_DEPTH} levels deep")
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise FrameError("bad_frame", "the frame is not valid JSON") from None
     if not isinstance(data, dict):
         raise FrameError("bad_frame", "a frame is a JSON object with a 'type'")
+    data = _cleaned(data)
     client_id = data.get("id") if isinstance(data.get("id"), str) else None
     kind = data.get("type")
     known = CONSOLE_TYPES if console else CUSTOMER_TYPES
@@ -118,6 +145,42 @@ def parse(raw: str | bytes | None, max_bytes: int, console: bool = False) -> Bas
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"][1:]) or "frame"
         raise FrameError("bad_frame", f"{kind}: {where}: {first['msg']}", client_id) from None
+
+
+def nesting_depth(raw: str) -> int:
+    """How deep arrays and objects nest in JSON text (brackets inside strings don't count;
+    the text need not be valid JSON). One linear pass: no regular expression that could
+    backtrack on crafted input."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _cleaned(value: Any) -> Any:
+    """Every string in a parsed frame made storable (agent.language.normalize.clean_text):
+    no lone surrogate, NUL or other control character reaches the core or a database."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(key): _cleaned(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_cleaned(item) for item in value]
+    return value
 
 
 def error(code: str, message: str, client_id: str | None = None, **extra: Any) -> dict[str, Any]:

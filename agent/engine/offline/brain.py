@@ -22,7 +22,15 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from agent.engine import session_facts
 from agent.engine.offline import dialogue
-from agent.engine.offline.handlers import Step, TaskHandlers, Tasks, Turn
+from agent.engine.offline.handlers import (
+    Step,
+    TaskHandlers,
+    Tasks,
+    Turn,
+    proposed_task,
+    read_reply_to_proposal,
+    reply_to_proposal,
+)
 from agent.engine.offline.intents import IntentMatcher
 from agent.engine.offline.state import (
     DialogueState,
@@ -32,8 +40,14 @@ from agent.engine.offline.state import (
     Task,
     TaskStatus,
 )
-from agent.engine.offline.understanding import ACCOUNT_INTENTS, READ_INTENTS, understand
+from agent.engine.offline.understanding import (
+    ACCOUNT_INTENTS,
+    READ_INTENTS,
+    WRITE_INTENTS,
+    understand,
+)
 from agent.engine.templates import Templates
+from agent.language.confirmation import Answer
 from agent.policy.config import PolicyConfig
 
 PLAN_KEY = "offline_plan"
@@ -86,6 +100,7 @@ class OfflineBrain(TaskHandlers):
                     tags[call["id"]] = m.additional_kwargs.get("tag")
             elif isinstance(m, ToolMessage):
                 results.append((m.name or "", _parse_result(m, tags)))
+        fresh = plan is None
         if plan is None:
             plan = understand(
                 self.matcher,
@@ -94,7 +109,12 @@ class OfflineBrain(TaskHandlers):
                 facts.get("customer_loans") or (),
                 self.policy.promise_to_pay.max_days_ahead,
             )
-        return Turn(facts, plan.get("text", text), text, plan, state, results, calls)
+        turn = Turn(facts, plan.get("text", text), text, plan, state, results, calls)
+        if fresh:
+            # Read once, as things stood when the message came: a re-proposal in this
+            # turn changes what the tools hold, not what the customer answered.
+            plan["proposal"] = read_reply_to_proposal(turn)
+        return turn
 
     # --- the policy --------------------------------------------------------------------
 
@@ -324,11 +344,15 @@ class OfflineBrain(TaskHandlers):
                 # "how much is on each?" before choosing: the answer, then the question again.
                 return [*tasks, *state.pending_tasks]
         pending = state.task
-        if pending is not None and awaiting == "confirmation":
-            tasks = [_refer_back(t, pending, turn.text) for t in tasks]
-            switched = self._other_loan_for(turn, pending)
+        proposed = proposed_task(turn)
+        if proposed is not None:
+            tasks = [_refer_back(t, proposed, turn.text) for t in tasks]
+            switched = self._other_loan_for(turn, proposed)
             if switched is not None:
                 return [switched]  # "no, the other one": the same proposal on the other loan
+            answered = self._answer_to_proposal(turn, proposed, tasks)
+            if answered is not None:
+                return answered
         if pending is not None and (
             awaiting.startswith("slot:") or awaiting in {"confirmation", "offer_hardship"}
         ):
@@ -347,6 +371,39 @@ class OfflineBrain(TaskHandlers):
                 tasks = [t if t.loan_id else t.on_loan(pending.loan_id) for t in tasks]
             return [*tasks, pending]
         return tasks
+
+    def _answer_to_proposal(self, turn: Turn, proposed: Task, tasks: Tasks) -> Tasks | None:
+        """What a reply to a proposal does, as the one confirmation rule reads it
+        (:mod:`agent.language.confirmation`, the same the tools check): a plain yes
+        confirms it; another value is a new proposal; a no withdraws it; a question (its
+        answer first), a condition, a hesitation or anything unclear keeps it pending and
+        shows it again. None: a new request, which replaces the proposal."""
+        reply = reply_to_proposal(turn)
+        if reply is None:
+            return None
+        # Other requests in the reply, when a pattern recognised them (the model's guess
+        # about "maybe" or "what does that mean?" is no request).
+        others = [
+            t
+            for t in dialogue.substantive(tasks)
+            if t.kind not in (proposed.kind, "out_of_scope") and t.cue
+        ]
+        if reply is Answer.YES:
+            return [Task(kind="affirm"), *others]  # "yes, and send me a link"
+        if reply is Answer.NO:
+            return None if others else [Task(kind="deny")]
+        if reply is Answer.CHANGED:
+            values = dialogue.fresh_values(proposed.kind, turn.text, turn.today, turn.loan_number)
+            if values and dialogue.answers_pending(
+                proposed.kind, "confirmation", tasks, values, turn.text
+            ):
+                return [dialogue.merge(proposed, values)]  # the new value, proposed
+        if any(t.kind in WRITE_INTENTS for t in others):
+            return None
+        if proposed.loan_id and _THAT_LOAN.search(turn.text):
+            others = [t if t.loan_id else t.on_loan(proposed.loan_id) for t in others]
+        reason = "answered" if others else reply.value
+        return [*others, Task(kind="reconfirm", slots=Slots(reason=reason)), proposed]
 
     def _other_loan_for(self, turn: Turn, pending: Task) -> Task | None:
         loans = list(turn.facts.get("customer_loans") or [])

@@ -26,6 +26,7 @@ from agent.engine.offline.state import (
     waiting,
 )
 from agent.engine.templates import Templates
+from agent.language.confirmation import Answer, Proposal, confirmation_of
 from agent.policy.config import PolicyConfig
 from agent.policy.formatting import format_date, format_money, ordinal
 
@@ -585,6 +586,8 @@ class TaskHandlers:
             result = turn.result(tool, tag)
             if result is not None:
                 if result.get("error") == "confirmation_required":
+                    if result.get("answer") == "no":
+                        return Step(text=self.t.render("deny_pending"))
                     return self._propose_again(turn, index)
                 if result.get("status") != "ok":
                     return self._refusal(result, task)
@@ -602,13 +605,23 @@ class TaskHandlers:
 
     def _propose_again(self, turn: Turn, index: int) -> Step:
         """The tool did not take the answer as a yes: propose the same thing again."""
-        pending = turn.state.task
-        if pending is None or pending.kind not in PENDING_TOOL:
+        pending = proposed_task(turn)
+        if pending is None:
             return Step(text=self.t.render("how_can_i_help"))
         step = self._task(turn, index, pending)
         if step.tool is None and step.text:
             step.text = f"{self.t.render('confirm_again')} {step.text}"
         return step
+
+    def _do_reconfirm(self, turn: Turn, index: int, task: Task) -> Step:
+        """A reply to a proposal that was not a plain yes: nothing is set up, and why,
+        before the proposal is shown again (the task after this one)."""
+        reason = task.slots.reason or "unclear"
+        proposed = proposed_task(turn)
+        if reason == "question" and proposed is not None:
+            explain = self.t.render(f"confirm_explain.{proposed.kind}")
+            return Step(text=self.t.render("confirm_reply.question", explain=explain))
+        return Step(text=self.t.render(f"confirm_reply.{reason}"))
 
     def _do_deny(self, turn: Turn, index: int, task: Task) -> Step:
         awaiting = turn.state.awaiting or ""
@@ -662,6 +675,63 @@ class TaskHandlers:
         return Step(
             text=self.t.render("out_of_scope", support_phone=self.policy.lender.support_phone)
         )
+
+
+def pending_entry(turn: Turn, kind: str) -> dict[str, Any] | None:
+    """The tools' record of the proposal of this kind waiting for a yes (session facts)."""
+    pending = turn.facts.get("pending_confirmations") or {}
+    return next((v for k, v in pending.items() if k.split(":", 1)[0] == kind), None)
+
+
+def _waiting_proposal(turn: Turn) -> Task | None:
+    """The proposal the last reply asked a yes for: the engine's own, or (after a turn
+    the LLM answered) the one the tools hold."""
+    state = turn.state
+    if state.awaiting == "confirmation" and state.task is not None:
+        return state.task if state.task.kind in PENDING_TOOL else None
+    pending = turn.facts.get("pending_confirmations") or {}
+    if state.awaiting is not None or state.task is not None or len(pending) != 1:
+        return None
+    key, entry = next(iter(pending.items()))
+    kind = key.split(":", 1)[0]
+    if kind not in PENDING_TOOL:
+        return None
+    args = entry.get("args") or {}
+    slots = Slots(
+        amount=args.get("amount"),
+        date=args.get("date"),
+        day=args.get("day_of_month"),
+        loan_id=args.get("loan_id"),
+    )
+    return Task(kind=kind, slots=slots, status=TaskStatus.PROPOSED, cue=True)
+
+
+def read_reply_to_proposal(turn: Turn) -> dict[str, Any] | None:
+    """On the turn's first model call: the proposal waiting for an answer and what the
+    message answers it, by the one confirmation rule (the tools check the same)."""
+    proposed = _waiting_proposal(turn)
+    if proposed is None:
+        return None
+    entry = pending_entry(turn, proposed.kind)
+    shown = Proposal.load(entry.get("shown")) if entry is not None else None
+    reply = confirmation_of(turn.raw_text, shown, turn.today)
+    return {
+        "task": proposed.model_dump(mode="json"),
+        "answer": reply.answer.value,
+        "reason": reply.reason,
+        "new_values": reply.new_values,
+    }
+
+
+def proposed_task(turn: Turn) -> Task | None:
+    """The proposal the customer's message answers (read on the turn's first call)."""
+    raw = turn.plan.get("proposal")
+    return Task.model_validate(raw["task"]) if raw else None
+
+
+def reply_to_proposal(turn: Turn) -> Answer | None:
+    raw = turn.plan.get("proposal")
+    return Answer(raw["answer"]) if raw else None
 
 
 def _named_amount(loan: dict[str, Any], keyword: str | None) -> Decimal | None:

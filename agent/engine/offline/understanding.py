@@ -38,7 +38,6 @@ from agent.language.loan_numbers import first_loan_number
 from agent.language.normalize import normalize
 from agent.language.phones import extract_phone, might_hold_phone
 from agent.language.postal_codes import extract_postal_code
-from agent.language.yesno import starts_affirmative
 
 ACCOUNT_INTENTS = {
     "balance",
@@ -327,8 +326,7 @@ def understand(
             task["slots"] = task_slots(task["intent"], norm, today, own_loans)
         # Reads before writes, so a reply states figures before proposing an action.
         tasks.sort(key=lambda t: t["intent"] in WRITE_INTENTS)
-    affirmative = starts_affirmative(norm)
-    plan = {"tasks": tasks, "identity": identity, "affirmative_start": affirmative, "text": norm}
+    plan = {"tasks": tasks, "identity": identity, "text": norm}
     if not tasks and clarify:
         plan["clarify"] = clarify
     return plan

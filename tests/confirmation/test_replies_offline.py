@@ -1,0 +1,113 @@
+"""The reply suite on the offline engine, end to end through the conversation service.
+
+For every reply in replies.yaml: Maria asks for the change, the engine proposes it, she
+answers. A plain yes writes exactly the proposal; anything else writes nothing, and the
+proposal is still pending (shown again: a following plain "yes" writes exactly it), or
+withdrawn after a no, or replaced by the new terms she named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from agent.conversation.service import ConversationService
+from agent.db.engine import create_db_engine, create_schema
+from agent.language.confirmation import Answer
+from agent.ledger.loader import parse_ledger, write_ledger
+from agent.runtime import Engines, build_service
+from agent.tools.ledger_tools import proposals_shown
+from tests.confirmation.reply_suite import CASES, ReplyCase, only_record, written
+from tests.llm.harness import LEDGER, NOW
+
+Chat = Callable[[str], str]
+
+
+def seeded(db: Engine) -> Engine:
+    with Session(db) as session:
+        write_ledger(session, parse_ledger(LEDGER, "tests/llm"))
+        session.commit()
+    return db
+
+
+@pytest.fixture
+def sqlite_db() -> Iterator[Engine]:
+    db = create_db_engine("sqlite://")
+    create_schema(db)
+    yield seeded(db)
+    db.dispose()
+
+
+class Maria:
+    """A verified conversation of Maria's on the offline engine."""
+
+    def __init__(self, engines: Engines, db: Engine) -> None:
+        self.service: ConversationService = build_service(engines, db, clock=lambda: NOW)
+        self.id = self.service.start(channel="api", customer_id="C100", verified=True).id
+
+    def say(self, text: str) -> str:
+        return self.service.customer_message(self.id, text).reply_text
+
+    def waiting(self) -> dict[str, Any] | None:
+        """The tool arguments of the proposal the last reply showed (None: nothing waits)."""
+        conv = self.service.get(self.id)
+        shown = proposals_shown(conv.dialogue or {}, conv.customer_message_count)
+        assert len(shown) <= 1, shown
+        return next(iter(shown.values()))["args"] if shown else None
+
+
+def run_case(case: ReplyCase, engines: Engines, db: Engine) -> None:
+    maria = Maria(engines, db)
+    proposal = case.proposal
+    first = maria.say(proposal.ask)
+    assert proposal.shows in first, first
+    assert maria.waiting() == proposal.args
+
+    reply = maria.say(case.reply)
+
+    if case.writes:
+        assert only_record(db, proposal.record_kind, proposal.record), written(db)
+        assert maria.waiting() is None
+        return
+    assert written(db) == {}, f"{case.reply!r} wrote: {reply}"
+    if case.kind is Answer.NO:
+        assert maria.waiting() is None, reply
+    else:
+        # Kept (or, with other terms, proposed anew): the reply shows it again.
+        assert maria.waiting() == case.args_after(), reply
+        if case.keeps:
+            assert proposal.shows in reply, reply
+
+    after_yes = maria.say("yes")
+
+    if case.kind is Answer.NO:
+        assert written(db) == {}, after_yes
+    else:
+        assert only_record(db, proposal.record_kind, case.record_after_yes()), after_yes
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_a_reply_to_a_proposal(case: ReplyCase, engines: Engines, sqlite_db: Engine) -> None:
+    run_case(case, engines, sqlite_db)
+
+
+def test_the_suite_covers_every_kind_of_reply() -> None:
+    counts = {kind: sum(case.kind is kind for case in CASES) for kind in Answer}
+    assert len(CASES) >= 100
+    assert all(count >= 8 for count in counts.values()), counts
+
+
+# One reply of each kind on both databases: the pending proposal (kept, withdrawn or
+# replaced) lives in the conversation's JSON between turns.
+ONE_OF_EACH = [next(case for case in CASES if case.kind is kind) for kind in Answer]
+
+
+@pytest.mark.parametrize("case", ONE_OF_EACH, ids=str)
+def test_each_kind_of_reply_on_both_databases(
+    case: ReplyCase, engines: Engines, db_engine: Engine
+) -> None:
+    run_case(case, engines, seeded(db_engine))
