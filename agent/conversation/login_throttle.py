@@ -195,6 +195,12 @@ def _count(session: Session, key: str, rule: Rule, now: datetime) -> int | None:
     return failures
 
 
+def account_throttled_for(session: Session, account: str, now: datetime) -> float | None:
+    """Seconds logins to this account from addresses it has never used must still wait
+    (guesses from many addresses), or None: what supervisors see on the team list."""
+    return _blocked_for(session, f"account:{account.strip().casefold()}", now)
+
+
 def _blocked_for(session: Session, key: str, now: datetime) -> float | None:
     until = session.execute(select(_T.c.blocked_until).where(_T.c.key == key)).scalar_one_or_none()
     if until is None or until <= now:

@@ -43,8 +43,8 @@ from agent.conversation.results import (
 from agent.conversation.state import ConversationState, InvalidTransition, check_transition
 from agent.db.types import utcnow
 from agent.engine.templates import Templates
-from agent.language.normalize import clean_text
 from agent.language.confirmation import is_yes
+from agent.language.normalize import clean_text
 from agent.ledger import repository as repo
 from agent.policy.config import EscalationReason, PolicyConfig
 from agent.settings import Settings

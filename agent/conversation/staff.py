@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -57,10 +58,9 @@ def authenticate(
             {**who, "throttle": admission.scope, "retry_after": admission.retry_after},
         )
         session.commit()
-        wait = int(admission.retry_after)
         return LoginResult(
             None,
-            f"too many failed logins; try again in {wait} second{'s' if wait != 1 else ''}",
+            f"too many failed logins; try again in {_duration(admission.retry_after)}",
             admission.retry_after,
         )
     user = session.exec(select(StaffUser).where(StaffUser.username == username)).first()
@@ -74,6 +74,14 @@ def authenticate(
     login_throttle.prune(session, now)
     session.commit()
     return LoginResult(user)
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 120:
+        minutes = math.ceil(seconds / 60)
+        return f"{minutes} minutes"
+    whole = math.ceil(seconds)
+    return f"{whole} second{'s' if whole != 1 else ''}"
 
 
 def ensure_staff_user(

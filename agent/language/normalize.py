@@ -425,15 +425,14 @@ def clean_text(text: str) -> str:
     if text.isprintable():  # the common case: nothing to do (\n and \t are not printable)
         return text
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    out = []
-    for char in text:
-        code = ord(char)
-        if 0xD800 <= code <= 0xDFFF:
-            out.append(REPLACEMENT)
-        elif (code < 0x20 or 0x7F <= code <= 0x9F) and char not in _KEPT_CONTROLS:
-            continue
-        elif char in _BIDI_CONTROLS:
-            continue
-        else:
-            out.append(char)
-    return "".join(out)
+    return "".join(
+        REPLACEMENT if 0xD800 <= ord(char) <= 0xDFFF else char
+        for char in text
+        if not _dropped(char)
+    )
+
+
+def _dropped(char: str) -> bool:
+    code = ord(char)
+    control = code < 0x20 or 0x7F <= code <= 0x9F
+    return (control and char not in _KEPT_CONTROLS) or char in _BIDI_CONTROLS

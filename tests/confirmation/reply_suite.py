@@ -17,11 +17,14 @@ import yaml
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from agent.language.confirmation import KEEPS_PROPOSAL, Answer
 from agent.ledger.models import RECORD_TABLES
 
 SUITE = Path(__file__).with_name("replies.yaml")
 WRITES = ("promises_to_pay", "due_date_changes", "deferrals", "fee_waivers")
+# The answers of agent/language/confirmation.py (plain strings here, so that the suite
+# also runs against code without that module), and those that keep a proposal waiting.
+KINDS = ("yes", "no", "question", "conditional", "hedged", "changed", "unclear")
+KEEPS = frozenset({"question", "conditional", "hedged", "unclear"})
 
 
 @dataclass(frozen=True)
@@ -38,18 +41,18 @@ class ProposalSpec:
 @dataclass(frozen=True)
 class ReplyCase:
     reply: str
-    kind: Answer
+    kind: str  # one of KINDS
     proposal: ProposalSpec
     then: dict[str, Any] | None  # changed: what the offline engine proposes instead
 
     @property
     def writes(self) -> bool:
-        return self.kind is Answer.YES
+        return self.kind == "yes"
 
     @property
     def keeps(self) -> bool:
         """Nothing written, and the same proposal still waits for a yes."""
-        return self.kind in KEEPS_PROPOSAL
+        return self.kind in KEEPS
 
     def args_after(self) -> dict[str, Any]:
         """The tool arguments of the proposal the offline engine shows after this reply
@@ -79,9 +82,10 @@ def load_suite(path: Path = SUITE) -> list[ReplyCase]:
         where = f"replies[{index}] ({raw.get('reply')!r})"
         assert set(raw) <= {"reply", "kind", "proposal", "then"}, f"{where}: unknown field"
         assert isinstance(raw.get("reply"), str) and raw["reply"], f"{where}: reply"
-        kind = Answer(raw["kind"])  # a typo in a kind is an error, not a silent case
+        kind = raw["kind"]
+        assert kind in KINDS, f"{where}: kind {kind!r}"  # a typo is an error, not a case
         then = raw.get("then")
-        assert then is None or kind is Answer.CHANGED, f"{where}: `then` only with changed"
+        assert then is None or kind == "changed", f"{where}: `then` only with changed"
         cases.append(
             ReplyCase(raw["reply"], kind, proposals[raw.get("proposal", "due_date")], then)
         )
@@ -97,6 +101,17 @@ def _plain(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+def shown_proposals(dialogue: dict[str, Any] | None, turn: int) -> dict[str, dict[str, Any]]:
+    """The proposals the reply to ``turn`` showed, as the conversation's JSON records them
+    (made in that turn, or kept waiting in it: ``kept``)."""
+    pending = (dialogue or {}).get("pending", {})
+    return {
+        key: entry
+        for key, entry in pending.items()
+        if max(entry.get("turn", 0), entry.get("kept", 0)) == turn
+    }
 
 
 def written(db: Engine) -> dict[str, list[dict[str, Any]]]:

@@ -113,19 +113,26 @@ def propose(chat: Chat) -> dict[str, Any]:
 
 
 def test_a_reply_that_proposes_a_change_carries_it(chat: Chat, db: Engine) -> None:
+    # A reply that proposes nothing carries none.
+    frames = chat.send({"type": "message", "id": "m0", "text": "what's my balance?"})
+    assert all("proposal" not in m for m in replies(frames))
+
     proposal = propose(chat)
     assert proposal == {
         "id": proposal_id("due_date_change:L100:20"),
         "summary": "Change the due date of loan L100 to the 20th of each month",
     }
-    # A reply that proposes nothing carries none.
-    frames = chat.send({"type": "message", "id": "m2", "text": "what's my balance?"})
-    assert all("proposal" not in m for m in replies(frames))
+    # A question in between: answered, and the same proposal (same id) still waits.
+    frames = chat.send({"type": "message", "id": "m2", "text": "does it cost anything?"})
+    assert replies(frames)[-1]["proposal"] == proposal
+    assert written(db) == {}
 
 
 def test_yes_for_the_proposal_waiting_writes_it(chat: Chat, db: Engine) -> None:
     proposal = propose(chat)
-    frames = chat.send({"type": "confirm", "id": "c1", "proposal_id": proposal["id"], "answer": "yes"})
+    frames = chat.send(
+        {"type": "confirm", "id": "c1", "proposal_id": proposal["id"], "answer": "yes"}
+    )
 
     ack = next(f for f in frames if f["type"] == "ack")
     customer, answer = replies(frames)
@@ -138,11 +145,15 @@ def test_yes_for_the_proposal_waiting_writes_it(chat: Chat, db: Engine) -> None:
 
 def test_no_writes_nothing_and_withdraws_the_proposal(chat: Chat, db: Engine) -> None:
     proposal = propose(chat)
-    frames = chat.send({"type": "confirm", "id": "c1", "proposal_id": proposal["id"], "answer": "no"})
-    assert [m["content"] for m in replies(frames)][0] == "No"
+    frames = chat.send(
+        {"type": "confirm", "id": "c1", "proposal_id": proposal["id"], "answer": "no"}
+    )
+    assert replies(frames)[0]["content"] == "No"
     assert written(db) == {}
     # The buttons of the withdrawn proposal are stale now.
-    again = chat.send({"type": "confirm", "id": "c2", "proposal_id": proposal["id"], "answer": "yes"})
+    again = chat.send(
+        {"type": "confirm", "id": "c2", "proposal_id": proposal["id"], "answer": "yes"}
+    )
     assert again[-1]["type"] == "error" and again[-1]["code"] == "stale_proposal"
     assert written(db) == {}
 
@@ -161,18 +172,30 @@ def test_a_stale_id_is_refused_and_nothing_is_stored(chat: Chat, db: Engine) -> 
 
 def test_a_confirm_with_no_proposal_waiting_is_refused(chat: Chat, db: Engine) -> None:
     frames = chat.send(
-        {"type": "confirm", "id": "c1", "proposal_id": proposal_id("deferral:L100"), "answer": "yes"}
+        {
+            "type": "confirm",
+            "id": "c1",
+            "proposal_id": proposal_id("deferral:L100"),
+            "answer": "yes",
+        }
     )
     assert frames[-1]["type"] == "error" and frames[-1]["code"] == "stale_proposal"
     assert transcript(db) == [] and written(db) == {}
 
 
-def test_a_newer_reply_makes_the_buttons_stale(chat: Chat, db: Engine) -> None:
+def test_buttons_of_terms_no_longer_proposed_are_stale(chat: Chat, db: Engine) -> None:
     proposal = propose(chat)
-    chat.send({"type": "message", "id": "m2", "text": "thanks, bye"})
-    frames = chat.send({"type": "confirm", "id": "c1", "proposal_id": proposal["id"], "answer": "yes"})
-    assert frames[-1]["code"] == "stale_proposal"
+    frames = chat.send({"type": "message", "id": "m2", "text": "yes but make it the 15th"})
+    newer = replies(frames)[-1]["proposal"]
+    assert newer["id"] == proposal_id("due_date_change:L100:15") != proposal["id"]
+
+    stale = chat.send(
+        {"type": "confirm", "id": "c1", "proposal_id": proposal["id"], "answer": "yes"}
+    )
+    assert stale[-1]["code"] == "stale_proposal"
     assert written(db) == {}
+    chat.send({"type": "confirm", "id": "c2", "proposal_id": newer["id"], "answer": "yes"})
+    assert [r["day_of_month"] for r in written(db)["due_date_changes"]] == [15]
 
 
 def test_a_bad_confirm_frame_is_a_clear_error(chat: Chat, db: Engine) -> None:
@@ -195,6 +218,8 @@ def test_the_proposal_comes_again_on_resume(client: TestClient, db: Engine) -> N
         ws.send_text(json.dumps(hello))
         frames = chat.until(lambda f: f["type"] == "message" and f["message"]["seq"] == 2)
         assert replies(frames)[-1]["proposal"] == proposal
-        done = chat.send({"type": "confirm", "id": "c1", "proposal_id": proposal["id"], "answer": "yes"})
-    assert done[0]["type"] == "ack" or any(f["type"] == "ack" for f in done)
+        done = chat.send(
+            {"type": "confirm", "id": "c1", "proposal_id": proposal["id"], "answer": "yes"}
+        )
+    assert any(f["type"] == "ack" for f in done)
     assert [r["day_of_month"] for r in written(db)["due_date_changes"]] == [20]

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from agent.engine import session_facts
-from agent.language.confirmation import Answer
 from tests.confirmation.reply_suite import CASES, ReplyCase, only_record, written
 from tests.llm.harness import HarnessFactory
 from tests.llm.scripted_openai import ReceivedRequest, ScriptedOpenAI, call, reply, tool_calls
@@ -56,7 +55,7 @@ def test_an_eager_model_writes_only_after_a_plain_yes(
         assert server.overrun == 0 and server.rejected == []
         return
     assert result["status"] == "refused" and result["error"] == "confirmation_required", result
-    assert result["answer"] == case.kind.value, result
+    assert result["answer"] == case.kind, result
     assert result["still_pending"] is case.keeps
     assert written(h.db) == {}
 
@@ -112,7 +111,7 @@ def test_the_refusal_tells_the_model_what_the_customer_did(
     h.say("yes but make it the 15th")
 
     result = last_tool_result(server.requests[3])
-    assert result["answer"] == Answer.CHANGED.value
+    assert result["answer"] == "changed"
     assert result["new_values"] == {"day_of_month": "15"}
     assert result["still_pending"] is False
     assert "confirm=false" in result["message"]

@@ -80,3 +80,18 @@ def test_a_tampered_audit_log_shows_as_broken(client: TestClient, db_engine: Eng
     audit = client.get("/api/supervisor/overview").json()["audit"]
     assert audit["ok"] is False and audit["first_bad_id"] == target
     assert "hash" in audit["problem"]
+
+
+def test_the_team_list_shows_an_account_whose_logins_are_slowed(client: TestClient) -> None:
+    """Many wrong passwords from many addresses slow new-device logins to an account; the
+    supervisor sees it on the team list (there is no hard lock any more)."""
+    from agent.conversation import login_throttle
+
+    staff_login(client, "supervisor")
+    now = client.app.state.web.now()  # type: ignore[attr-defined]
+    with Session(client.app.state.web.db_engine) as session:  # type: ignore[attr-defined]
+        for n in range(40):
+            login_throttle.admit(session, "agent", f"203.0.113.{n}", now)
+    team = {p["username"]: p for p in client.get("/api/supervisor/staff").json()["staff"]}
+    assert team["agent"]["logins_throttled_seconds"] > 0
+    assert team["supervisor"]["logins_throttled_seconds"] is None

@@ -153,6 +153,25 @@ def test_surrogates_nul_and_control_characters_never_reach_storage(
     assert_storable(stored(database))
 
 
+def test_a_nul_byte_alone_is_cleaned_and_its_retry_is_a_duplicate(
+    chat_client: TestClient, database: Engine
+) -> None:
+    with chat_client.websocket_connect("/ws/chat") as ws:
+        chat = ChatSocket(ws)
+        conversation_id = chat.hello()["conversation_id"]
+        for attempt in range(2):
+            ws.send_text(raw_message("nul", f"how do I make a pay{NUL}ment?"))
+            ack = chat.until(lambda f: f.get("id") == "nul")[-1]
+            assert (ack["type"], ack["duplicate"]) == ("ack", attempt == 1), ack
+    with Session(database) as session:
+        texts = session.exec(
+            select(Message.content).where(
+                Message.conversation_id == conversation_id, Message.role == "customer"
+            )
+        ).all()
+    assert texts == ["how do I make a payment?"]
+
+
 def test_the_console_socket_survives_nesting_and_cleans_ids(
     chat_client: TestClient, database: Engine
 ) -> None:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from sqlmodel import col, select
 
 from agent.audit.log import append_event
+from agent.conversation.login_throttle import account_throttled_for
 from agent.conversation.models import Conversation, Escalation, Flag, StaffLogin, StaffUser
 from agent.conversation.staff import revoke_all_staff_sessions
 from web.auth import signed_out_channel
@@ -101,7 +102,7 @@ def staff(_: CurrentSupervisor, session: SessionDep, ctx: ContextDep) -> dict[st
                 "display_name": person.display_name,
                 "role": person.role,
                 "active_sessions": sessions_of.get(person.id or 0, 0),
-                "locked": bool(person.locked_until and person.locked_until > now),
+                "logins_throttled_seconds": account_throttled_for(session, person.username, now),
             }
             for person in people
         ]

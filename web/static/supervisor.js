@@ -118,7 +118,8 @@
       var body = $("team");
       S.clear(body);
       data.staff.forEach(function (p) {
-        var action = el("span", { className: "muted", text: p.locked ? "locked" : "" });
+        var action = el("span", { className: "muted", text: p.logins_throttled_seconds
+          ? "new-device logins slowed for " + Math.ceil(p.logins_throttled_seconds / 60) + " min (many wrong passwords)" : "" });
         if (p.active_sessions) {
           action = el("button", { type: "button", className: "secondary", text: "Sign out everywhere",
                                   "data-testid": "sign-out-" + p.username,

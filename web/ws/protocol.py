@@ -95,9 +95,7 @@ CustomerFrame = Annotated[
 ConsoleFrame = Annotated[Watch | Typing | Ping, Field(discriminator="type")]
 _customer = TypeAdapter(CustomerFrame)
 _console = TypeAdapter(ConsoleFrame)
-CUSTOMER_TYPES = frozenset(
-    {"hello", "message", "confirm", "request_human", "end", "rate", "ping"}
-)
+CUSTOMER_TYPES = frozenset({"hello", "message", "confirm", "request_human", "end", "rate", "ping"})
 CONSOLE_TYPES = frozenset({"watch", "typing", "ping"})
 
 
