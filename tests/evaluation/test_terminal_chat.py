@@ -12,7 +12,9 @@ from agent.settings import Settings
 
 
 def test_late_payment_conversation_in_the_terminal(tmp_path: Path, engines, monkeypatch) -> None:
-    settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'chat.db'}")
+    settings = Settings(
+        data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'chat.db'}", demo=True
+    )
     monkeypatch.setattr("agent.cli._settings", lambda: settings)
     monkeypatch.setattr("agent.terminal_chat.build_engines", lambda _settings: engines)
     typed = (

@@ -216,9 +216,7 @@ class CustomerSession:
                     "max_message_chars": self.ctx.settings.max_message_chars,
                     # Links the widget makes clickable besides its own site's (PROTOCOL.md).
                     "link_domains": [
-                        host
-                        for host in map(ascii_host, self.ctx.settings.lender_domains)
-                        if host
+                        host for host in map(ascii_host, self.ctx.settings.lender_domains) if host
                     ],
                 }
             )

@@ -250,9 +250,7 @@ _NOT_UNTIL = re.compile(
     re.IGNORECASE,
 )
 _MONTH_ONLY = re.compile(
-    r"\b(?:mid|early|late|the end of|end of)?\s*("
-    + MONTH_PATTERN
-    + r")\b",
+    r"\b(?:mid|early|late|the end of|end of)?\s*(" + MONTH_PATTERN + r")\b",
     re.IGNORECASE,
 )
 
