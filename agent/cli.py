@@ -218,13 +218,117 @@ def eval_command(
 
 
 @main.command()
-@click.option("--turns", type=int, default=300, help="How many turns to time.")
+@click.option(
+    "--turns",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Turns to time (default 300); with --conversations, messages per conversation "
+    "(default 4).",
+)
 @click.option("--json", "json_file", type=click.Path(path_type=Path), default=None)
-def bench(turns: int, json_file: Path | None) -> None:
-    """Per-turn latency of the embedded default (model loaded once)."""
-    from agent.evaluation.bench import run_bench
+@click.option(
+    "--conversations",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Load mode: this many real websocket conversations at once.",
+)
+@click.option(
+    "--think",
+    type=(click.FloatRange(min=0), click.FloatRange(min=0)),
+    default=(10.0, 30.0),
+    show_default=True,
+    help="Load mode: seconds a customer thinks after each reply, uniformly between A and B.",
+)
+@click.option(
+    "--window",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="Load mode: seconds over which the conversations start (evenly).",
+)
+@click.option(
+    "--escalating",
+    type=click.FloatRange(0, 1),
+    default=0.1,
+    show_default=True,
+    help="Load mode: share of conversations that end by asking for a person.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=60.0,
+    show_default=True,
+    help="Load mode: seconds to wait for a reply before a turn counts as timed out.",
+)
+@click.option("--seed", type=int, default=12, show_default=True, help="Load mode: random seed.")
+@click.option(
+    "--url",
+    default=None,
+    help="Load mode: an already running server (in demo mode) instead of starting one.",
+)
+@click.option(
+    "--server-pid",
+    type=int,
+    default=None,
+    help="Load mode with --url: the server's process id, to sample its memory and CPU.",
+)
+@click.option(
+    "--floor", is_flag=True, help="Load mode: run against a bare echo of the protocol instead."
+)
+@click.option(
+    "--compare-floor",
+    is_flag=True,
+    help="Load mode: run against the server, then the echo floor, and print the ratio.",
+)
+def bench(
+    turns: int | None,
+    json_file: Path | None,
+    conversations: int | None,
+    think: tuple[float, float],
+    window: float,
+    escalating: float,
+    timeout: float,
+    seed: int,
+    url: str | None,
+    server_pid: int | None,
+    floor: bool,
+    compare_floor: bool,
+) -> None:
+    """Per-turn latency of the embedded default (model loaded once, in process).
 
-    result = run_bench(_settings(), turns=turns, echo=click.echo)
+    With --conversations N: the load bench. N websocket clients speak web/PROTOCOL.md to
+    a `loan-agent serve` it starts (fresh data dir, SQLite, demo mode; or --url), from
+    several loopback addresses, and it reports turns/s, p50/p95/p99, failed turns by kind
+    and the server's memory and CPU.
+    """
+    if conversations is None:
+        if url or server_pid or floor or compare_floor:
+            raise click.UsageError(
+                "--url, --server-pid, --floor and --compare-floor need --conversations"
+            )
+        from agent.evaluation.bench import run_bench
+
+        result = run_bench(_settings(), turns=turns or 300, echo=click.echo)
+    else:
+        from agent.evaluation.load_bench import run_load_bench
+        from agent.evaluation.load_plan import LoadOptions
+        from agent.evaluation.load_server import LoadBenchError
+
+        options = LoadOptions(
+            conversations=conversations,
+            turns=turns or 4,
+            think=(min(think), max(think)),
+            start_window=window,
+            escalating_share=escalating,
+            turn_timeout=timeout,
+            seed=seed,
+        )
+        try:
+            result = run_load_bench(
+                options, url, server_pid, floor=floor, compare_floor=compare_floor, echo=click.echo
+            )
+        except LoadBenchError as exc:
+            raise click.ClickException(str(exc)) from exc
     if json_file:
         json_file.write_text(json.dumps(result, indent=2))
 

@@ -1,0 +1,78 @@
+"""Memory and CPU of a process from /proc (Linux), and the lag of this process's event loop.
+
+The load bench samples the server it talks to with these and measures its own cost, so a
+figure can be told apart from a client that could not keep up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _status_kib(pid: int, field: str) -> int | None:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])  # "VmRSS:   123456 kB"
+    return None
+
+
+def rss_mb(pid: int) -> float | None:
+    """Resident memory now (VmRSS), None when the process is gone."""
+    kib = _status_kib(pid, "VmRSS")
+    return None if kib is None else round(kib / 1024, 1)
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """The highest resident memory the process has had (VmHWM)."""
+    kib = _status_kib(pid, "VmHWM")
+    return None if kib is None else round(kib / 1024, 1)
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time the process has used so far."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces; the fields after its ")" are fixed.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+
+
+def machine_busy_seconds() -> float | None:
+    """CPU time all cores have spent busy (not idle or waiting on I/O) since boot."""
+    try:
+        first = Path("/proc/stat").read_text().splitlines()[0]
+    except (OSError, IndexError):
+        return None
+    ticks = [int(v) for v in first.split()[1:9]]  # user nice system idle iowait irq softirq steal
+    return (sum(ticks) - ticks[3] - ticks[4]) / CLOCK_TICKS
+
+
+async def sample_rss(
+    pid: int, clock: Callable[[], float], samples: list[tuple[float, float]], every: float = 1.0
+) -> None:
+    """Append (seconds, MB) to ``samples`` every ``every`` seconds until cancelled."""
+    while True:
+        value = rss_mb(pid)
+        if value is not None:
+            samples.append((round(clock(), 1), value))
+        await asyncio.sleep(every)
+
+
+async def sample_loop_lag(lags: list[float], every: float = 0.1) -> None:
+    """Append how late (seconds) each ``every``-second sleep of this loop woke up."""
+    loop = asyncio.get_running_loop()
+    while True:
+        due = loop.time() + every
+        await asyncio.sleep(every)
+        lags.append(max(0.0, loop.time() - due))
