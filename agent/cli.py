@@ -237,6 +237,7 @@ def eval_command(
     type=(click.FloatRange(min=0), click.FloatRange(min=0)),
     default=(10.0, 30.0),
     show_default=True,
+    metavar="A B",
     help="Load mode: seconds a customer thinks after each reply, uniformly between A and B.",
 )
 @click.option(

@@ -26,7 +26,15 @@ from agent.evaluation.load_plan import (
     plan_conversations,
     starts_per_address_per_minute,
 )
-from agent.evaluation.load_report import format_report, percentile, ratios, summarize, turn_log
+from agent.evaluation.load_report import (
+    cores_between,
+    cpu_per_second,
+    format_report,
+    percentile,
+    ratios,
+    summarize,
+    turn_log,
+)
 from agent.evaluation.load_server import (
     Kind,
     LoadBenchError,
@@ -101,16 +109,15 @@ def _per_address(plan: list[PlannedConversation], options: LoadOptions) -> int:
 async def _measure(
     plan: list[PlannedConversation], target: Target, tokens: dict[str, str], options: LoadOptions
 ) -> dict[str, Any]:
-    rss: list[tuple[float, float]] = []
+    samples: list[tuple[float, float, float]] = []
     lags: list[float] = []
 
     async def samplers(clock: Clock) -> None:
         tasks = [pm.sample_loop_lag(lags)]
         if target.pid is not None:
-            tasks.append(pm.sample_rss(target.pid, clock, rss))
+            tasks.append(pm.sample_process(target.pid, clock, samples))
         await asyncio.gather(*tasks)
 
-    server_cpu = pm.cpu_seconds(target.pid) if target.pid is not None else None
     client_cpu = _own_cpu_seconds()
     machine_busy = pm.machine_busy_seconds()
     conversations, duration = await run_conversations(
@@ -118,13 +125,14 @@ async def _measure(
     )
     client_cpu = _own_cpu_seconds() - client_cpu
     machine_after = pm.machine_busy_seconds()
+    summary = summarize(conversations, duration)
     result: dict[str, Any] = {
         "target": target.label,
         "url": target.base_url,
         **_options_fields(options),
         "escalating": sum(p.escalating for p in plan),
-        **summarize(conversations, duration),
-        "server": _server_figures(target.pid, rss, server_cpu, duration),
+        **summary,
+        "server": _server_figures(target.pid, samples, summary["steady_window_s"]),
         "client": {
             "cpu_seconds": round(client_cpu, 2),
             "cpu_cores_avg": round(client_cpu / duration, 3) if duration else None,
@@ -145,19 +153,19 @@ async def _measure(
 
 
 def _server_figures(
-    pid: int | None, rss: list[tuple[float, float]], cpu_before: float | None, duration: float
+    pid: int | None, samples: list[tuple[float, float, float]], steady: list[float] | None
 ) -> dict[str, Any]:
     if pid is None:
         return {"note": "server memory not measured: give --server-pid with --url"}
-    cpu_after = pm.cpu_seconds(pid)
-    cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
     return {
         "pid": pid,
-        "peak_rss_mb": max((mb for _, mb in rss), default=None),
+        "command": pm.command_line(pid),
+        "peak_rss_mb": max((rss for _, rss, _ in samples), default=None),
         "lifetime_peak_rss_mb": pm.peak_rss_mb(pid),
-        "rss_mb": [list(sample) for sample in rss],
-        "cpu_seconds": None if cpu is None else round(cpu, 2),
-        "cpu_cores_avg": round(cpu / duration, 3) if cpu is not None and duration else None,
+        "rss_mb": [[t, rss] for t, rss, _ in samples],
+        "cpu_cores": cpu_per_second(samples),
+        "cpu_cores_avg": cores_between(samples, samples[0][0], samples[-1][0]) if samples else None,
+        "cpu_cores_steady": cores_between(samples, *steady) if samples and steady else None,
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter
+from itertools import pairwise
 from typing import Any
 
 from agent.evaluation.load_client import OK, ConversationResult
@@ -12,6 +13,7 @@ from agent.evaluation.load_client import OK, ConversationResult
 # "Steady state": while at least this share of the most conversations ever open at once
 # are open (after the ramp-up of the start window, before the tail of the last ones).
 STEADY_SHARE = 0.8
+EVERY_SECONDS = 10  # the table's server series, from one sample a second
 
 
 def percentile(ordered: list[float], q: float) -> float:
@@ -97,6 +99,27 @@ def summarize(conversations: list[ConversationResult], duration: float) -> dict[
     return summary
 
 
+def cores_between(
+    samples: list[tuple[float, float, float]], start: float, end: float
+) -> float | None:
+    """CPU cores a process used on average from ``start`` to ``end`` (seconds), from
+    (seconds, RSS, CPU seconds so far) samples: the nearest samples inside the span."""
+    inside = [(t, cpu) for t, _, cpu in samples if start <= t <= end]
+    if len(inside) < 2 or inside[-1][0] <= inside[0][0]:
+        return None
+    (t0, cpu0), (t1, cpu1) = inside[0], inside[-1]
+    return round((cpu1 - cpu0) / (t1 - t0), 2)
+
+
+def cpu_per_second(samples: list[tuple[float, float, float]]) -> list[list[float]]:
+    """[seconds, cores] between consecutive samples."""
+    return [
+        [t1, round((c1 - c0) / (t1 - t0), 2)]
+        for (t0, _, c0), (t1, _, c1) in pairwise(samples)
+        if t1 > t0
+    ]
+
+
 def turn_log(conversations: list[ConversationResult]) -> list[list[Any]]:
     """[conversation, turn, sent at (s), latency (ms), outcome] for every planned turn."""
     return [
@@ -113,6 +136,7 @@ def turn_log(conversations: list[ConversationResult]) -> list[list[Any]]:
 
 
 RATIO_KEYS = ("p50_ms", "p95_ms", "p99_ms", "turns_per_s_steady")
+RATIO_LABELS = ("p50 ms", "p95 ms", "p99 ms", "turns/s, steady state")
 
 
 def ratios(target: dict[str, Any], floor: dict[str, Any]) -> dict[str, float | None]:
@@ -130,8 +154,14 @@ def _ms(value: float | None) -> str:
     return f"{value:.1f}" if value < 100 else f"{value:,.0f}"
 
 
-def _num(value: float | None, unit: str = "") -> str:
-    return "—" if value is None else f"{value:g}{unit}"
+def _num(value: float | None) -> str:
+    return "—" if value is None else f"{value:g}"
+
+
+def _ratio(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.0f}×" if value >= 100 else f"{value:g}×"
 
 
 def _rows(run: dict[str, Any]) -> list[tuple[str, str]]:
@@ -149,6 +179,7 @@ def _rows(run: dict[str, Any]) -> list[tuple[str, str]]:
         ("server peak RSS MB", _num(server.get("peak_rss_mb"))),
         ("server RSS first→last MB", _rss_span(server.get("rss_mb"))),
         ("server CPU, cores (avg)", _num(server.get("cpu_cores_avg"))),
+        ("server CPU, cores (steady)", _num(server.get("cpu_cores_steady"))),
         ("client CPU, cores (avg)", _num(client["cpu_cores_avg"])),
         (f"machine CPU busy, of {run['cpu_cores']} cores", _num(run["machine_cpu_cores_busy_avg"])),
         (
@@ -177,16 +208,17 @@ def format_report(runs: list[tuple[str, dict[str, Any]]]) -> str:
         lines.append(f"{name}: {run['target']} at {run['url']}")
         if run["server"].get("note"):
             lines.append(f"  ({run['server']['note']})")
+        else:
+            lines.append(f"  measured: pid {run['server']['pid']}, {run['server']['command']}")
     table = [_rows(run) for _, run in runs]
     headers = [name for name, _ in runs]
     if len(runs) == 2:
         ratio = ratios(runs[0][1], runs[1][1])
         headers.append("ratio")
-        names = {"p50 ms": "p50_ms", "p95 ms": "p95_ms", "p99 ms": "p99_ms"}
-        names["turns/s, steady state"] = "turns_per_s_steady"
+        names = dict(zip(RATIO_LABELS, RATIO_KEYS, strict=True))
         table.append(
             [
-                (label, "" if label not in names else _num(ratio[names[label]], "×"))
+                (label, "" if label not in names else _ratio(ratio[names[label]]))
                 for label, _ in table[0]
             ]
         )
@@ -199,4 +231,19 @@ def format_report(runs: list[tuple[str, dict[str, Any]]]) -> str:
         if run["errors_by_kind"]:
             kinds = ", ".join(f"{k} {v}" for k, v in run["errors_by_kind"].items())
             lines.append(f"{name} failed turns by kind: {kinds}")
+        if run["server"].get("rss_mb"):
+            every = EVERY_SECONDS
+            rss = " ".join(f"{mb:.0f}" for _, mb in run["server"]["rss_mb"][::every])
+            cores = " ".join(f"{c:.2f}" for c in _averages(run["server"]["cpu_cores"], every))
+            lines.append(f"{name} RSS MB every {every} s: {rss}")
+            lines.append(f"{name} CPU cores, {every}-s averages: {cores}")
     return "\n".join(lines)
+
+
+def _averages(series: list[list[float]], size: int) -> list[float]:
+    values = [v for _, v in series]
+    return [
+        sum(chunk) / len(chunk)
+        for i in range(0, len(values), size)
+        if (chunk := values[i : i + size])
+    ]

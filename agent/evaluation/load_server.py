@@ -2,7 +2,7 @@
 
 Started here, it is ``loan-agent serve`` on the embedded default (SQLite file, offline
 engine, embedded Chroma) with a fresh data directory and demo mode on, or the echo floor
-(``agent.evaluation.echo_server``); both on a free loopback port, both answering
+(``web.echo_server``); both on a free loopback port, both answering
 ``/healthz`` and ``/api/demo/customer-token``, which is where the run's tokens come from.
 """
 
@@ -75,7 +75,7 @@ def free_port() -> int:
 def server_command(kind: Kind, port: int) -> list[str]:
     head = [sys.executable, "-m", "agent.cli", "serve"]
     if kind == "floor":
-        head = [sys.executable, "-m", "agent.evaluation.echo_server"]
+        head = [sys.executable, "-m", "web.echo_server"]
     return [*head, "--host", "127.0.0.1", "--port", str(port)]
 
 

@@ -14,6 +14,15 @@ from pathlib import Path
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def command_line(pid: int) -> str | None:
+    """The process's command line, to show which process was measured."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    return raw.replace(b"\0", b" ").decode(errors="replace").strip()
+
+
 def _status_kib(pid: int, field: str) -> int | None:
     try:
         text = Path(f"/proc/{pid}/status").read_text()
@@ -58,14 +67,17 @@ def machine_busy_seconds() -> float | None:
     return (sum(ticks) - ticks[3] - ticks[4]) / CLOCK_TICKS
 
 
-async def sample_rss(
-    pid: int, clock: Callable[[], float], samples: list[tuple[float, float]], every: float = 1.0
+async def sample_process(
+    pid: int,
+    clock: Callable[[], float],
+    samples: list[tuple[float, float, float]],
+    every: float = 1.0,
 ) -> None:
-    """Append (seconds, MB) to ``samples`` every ``every`` seconds until cancelled."""
+    """Append (seconds, resident MB, CPU seconds so far) every ``every`` s until cancelled."""
     while True:
-        value = rss_mb(pid)
-        if value is not None:
-            samples.append((round(clock(), 1), value))
+        rss, cpu = rss_mb(pid), cpu_seconds(pid)
+        if rss is not None and cpu is not None:
+            samples.append((round(clock(), 2), rss, cpu))
         await asyncio.sleep(every)
 
 

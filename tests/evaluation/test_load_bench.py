@@ -59,7 +59,7 @@ def test_a_small_run_against_a_server_the_bench_starts_and_the_floor(tmp_path: P
     assert server["escalating"] == floor["escalating"] == 1  # 10 % of 6, rounded
     # The server process was sampled while the run lasted.
     assert server["server"]["peak_rss_mb"] > 100 and server["server"]["rss_mb"]
-    assert server["server"]["cpu_seconds"] > 0
+    assert server["server"]["cpu_cores_avg"] > 0
     assert set(report["ratio"]) == {"p50_ms", "p95_ms", "p99_ms", "turns_per_s_steady"}
     assert report["ratio"]["p50_ms"] > 1  # the agent costs more than an echo
     assert "p95 ms" in result.output and "ratio" in result.output

@@ -7,7 +7,7 @@ the same shape, typing off), on the same stack (FastAPI on uvicorn, same options
 measures against it is the cost of the transport and the client, so the real server's
 figures can be read as a ratio to it.
 
-    python -m agent.evaluation.echo_server --host 127.0.0.1 --port 8100
+    python -m web.echo_server --host 127.0.0.1 --port 8100
 """
 
 from __future__ import annotations
