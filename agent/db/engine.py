@@ -10,9 +10,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine
 
+from agent.db.write_gate import install_write_gate
+
 
 def create_db_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for ``url``; in-memory SQLite shares one connection (``StaticPool``)."""
+    """An engine for ``url``; in-memory SQLite shares one connection (``StaticPool``); a
+    SQLite file has WAL, a busy timeout for other processes, and one writer at a time in
+    this process by design (:mod:`agent.db.write_gate`)."""
     if url.startswith("sqlite"):
         kwargs: dict = {"connect_args": {"check_same_thread": False}}
         memory = url in ("sqlite://", "sqlite:///:memory:")
@@ -21,8 +25,13 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
         else:
             db_path = url.split("///", 1)[-1]
             Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+            # A turn keeps a connection while its agent runs (reads only): enough of them
+            # for the web server's thread pool, so that nobody waits for a connection.
+            kwargs.update(pool_size=20, max_overflow=40)
         engine = create_engine(url, echo=echo, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        if not memory:
+            install_write_gate(engine)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
 
@@ -31,7 +40,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 

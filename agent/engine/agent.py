@@ -14,6 +14,7 @@ from langchain.agents.middleware import ToolCallLimitMiddleware
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
+from agent.engine.checkpoint import TurnCheckpoints
 from agent.engine.middleware import (
     LoggedModelFallback,
     OutputGuardMiddleware,
@@ -84,6 +85,8 @@ class ServicingAgent:
         llm: BaseChatModel | None = None,
     ) -> None:
         prompts = settings.prompts_dir
+        # A turn's checkpoint is kept only once the transcript has stored the turn.
+        self.checkpoints = TurnCheckpoints(checkpointer)
         self.templates = Templates(prompts / "replies.yaml")
         self.offline = build_offline_model(embedder, prompts, policy)
         self.model_name = "offline"
@@ -112,7 +115,7 @@ class ServicingAgent:
             tools=servicing_tools(),
             middleware=middleware,
             context_schema=ConversationContext,
-            checkpointer=checkpointer,
+            checkpointer=self.checkpoints,
         )
 
     def routine_probability(self, text: str) -> float:
@@ -133,9 +136,8 @@ class ServicingAgent:
         }
         if self.streams and ctx.draft_sink is not None:
             config["callbacks"] = [TokenRelay(ctx)]
-        # durability="exit": the checkpoint is written once, when the turn ends. A turn is
-        # atomic anyway (its ledger writes commit together), and a checkpoint per step
-        # cost a background write per step.
+        # durability="exit": the checkpoint is written once, when the turn ends, and held
+        # by ``self.checkpoints`` until the conversation service keeps or forgets the turn.
         state = self.graph.invoke(
             {"messages": messages}, config=config, context=ctx, durability="exit"
         )
@@ -151,6 +153,15 @@ class ServicingAgent:
             text = _text_of(final)
         model = "offline-fallback" if ctx.model_events else self.model_name
         return AgentReply(text=text, new_messages=new, tool_calls=tool_calls, model=model)
+
+
+    def keep_turn(self, conversation_id: str) -> None:
+        """The transcript has stored the turn: its checkpoint is written now."""
+        self.checkpoints.keep(conversation_id)
+
+    def forget_turn(self, conversation_id: str) -> None:
+        """The turn was not stored: the model does not remember it either."""
+        self.checkpoints.forget(conversation_id)
 
 
 def _text_of(message: AIMessage) -> str:

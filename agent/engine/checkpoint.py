@@ -1,13 +1,29 @@
 """LangGraph checkpointers, so that a conversation's agent state survives a restart: on the
 same PostgreSQL database as the ledger; beside the SQLite file (``<name>.checkpoints``)
-on the embedded default, because a turn holds SQLite's single write lock for the ledger
-while the agent runs; in memory for evaluation runs."""
+on the embedded default, so that the checkpoint never competes for the ledger's single
+writer; in memory for evaluation runs.
+
+:class:`TurnCheckpoints` holds a turn's checkpoint writes until the transcript has
+committed the turn (README, "Memory of record": the transcript is the record, the
+checkpoint derives from it). A turn whose write phase fails is forgotten by both; a crash
+between the two commits leaves the checkpoint one turn behind, never ahead.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    BaseCheckpointSaver,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+)
 from langgraph.checkpoint.memory import InMemorySaver
 
 
@@ -37,3 +53,99 @@ def make_checkpointer(database_url: str | None) -> Any:
         saver.setup()
         return saver
     raise ValueError(f"no checkpointer for database URL {database_url!r}")
+
+
+def _thread(config: RunnableConfig) -> str:
+    return str(config["configurable"]["thread_id"])
+
+
+class TurnCheckpoints(BaseCheckpointSaver):
+    """A checkpointer whose writes wait, per thread (conversation), for :meth:`keep`
+    (after the transcript commit) or :meth:`forget` (the turn was not stored).
+
+    Reads go to the saver underneath: a turn starts from what was kept. One turn per
+    conversation runs at a time (the conversation service's lock), so a thread has at most
+    one turn's writes waiting. LangGraph may write from a background thread, hence the lock.
+    """
+
+    def __init__(self, inner: BaseCheckpointSaver) -> None:
+        super().__init__(serde=inner.serde)
+        self.inner = inner
+        self._waiting: dict[str, list[tuple[str, tuple[Any, ...]]]] = {}
+        self._lock = threading.Lock()
+
+    # --- the turn's outcome ---------------------------------------------------------------
+
+    def keep(self, thread_id: str) -> None:
+        with self._lock:
+            waiting = self._waiting.pop(thread_id, [])
+        for kind, args in waiting:
+            if kind == "put":
+                self.inner.put(*args)
+            else:
+                self.inner.put_writes(*args)
+
+    def forget(self, thread_id: str) -> None:
+        with self._lock:
+            self._waiting.pop(thread_id, None)
+
+    def waiting(self, thread_id: str) -> int:
+        with self._lock:
+            return len(self._waiting.get(thread_id, []))
+
+    # --- BaseCheckpointSaver ------------------------------------------------------------
+
+    @property
+    def config_specs(self) -> list:
+        return self.inner.config_specs
+
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        return self.inner.get_tuple(config)
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        return self.inner.list(config, filter=filter, before=before, limit=limit)
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        with self._lock:
+            self._waiting.setdefault(_thread(config), []).append(
+                ("put", (config, checkpoint, metadata, new_versions))
+            )
+        return {
+            "configurable": {
+                "thread_id": config["configurable"]["thread_id"],
+                "checkpoint_ns": config["configurable"].get("checkpoint_ns", ""),
+                "checkpoint_id": checkpoint["id"],
+            }
+        }
+
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        with self._lock:
+            self._waiting.setdefault(_thread(config), []).append(
+                ("writes", (config, writes, task_id, task_path))
+            )
+
+    def delete_thread(self, thread_id: str) -> None:
+        self.forget(thread_id)
+        self.inner.delete_thread(thread_id)
+
+    def get_next_version(self, current: Any, channel: None) -> Any:
+        return self.inner.get_next_version(current, channel)

@@ -1,0 +1,87 @@
+"""One writer at a time on a SQLite file, by design: a process-wide gate that a connection
+takes at its first write statement and gives back at commit or rollback.
+
+SQLite allows one write transaction per database. Without the gate, concurrent writers
+race for SQLite's lock and the loser gives up when ``busy_timeout`` runs out ("database
+is locked"); with it, they queue in this process in arrival order and SQLite's own lock
+is only contended by other processes (the worker), which ``busy_timeout`` covers.
+Reads never take the gate: in WAL mode readers do not block the writer, nor it them.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+WRITE_VERBS = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER"})
+WAIT_SECONDS = 120.0  # a holder that never gives back is a bug: fail loudly, never hang
+
+
+class WriteGateTimeout(RuntimeError):
+    pass
+
+
+def is_write(statement: str) -> bool:
+    words = statement.lstrip().split(None, 1)
+    return bool(words) and words[0].upper() in WRITE_VERBS
+
+
+class WriteGate:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._owner: int | None = None  # id() of the DBAPI connection holding the gate
+        self._owner_thread: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._owner is not None
+
+    def enter(self, connection_id: int) -> None:
+        if self._owner == connection_id:
+            return
+        if self._owner_thread == threading.get_ident():
+            # The same thread already writes on another connection: waiting would wait
+            # for itself (SQLite would say "database is locked" after busy_timeout).
+            raise WriteGateTimeout("a second write transaction in the same thread")
+        if not self._lock.acquire(timeout=WAIT_SECONDS):
+            raise WriteGateTimeout(f"no write slot within {WAIT_SECONDS:.0f} s")
+        self._owner, self._owner_thread = connection_id, threading.get_ident()
+
+    def leave(self, connection_id: int) -> None:
+        if self._owner == connection_id:
+            self._owner = self._owner_thread = None
+            self._lock.release()
+
+
+def install_write_gate(engine: Engine) -> WriteGate:
+    gate = WriteGate()
+
+    def dbapi_id(conn) -> int:
+        return id(conn.connection.dbapi_connection)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(conn, _cursor, statement, _params, _context, _many) -> None:
+        if is_write(statement):
+            gate.enter(dbapi_id(conn))
+
+    @event.listens_for(engine, "commit")
+    def _commit(conn) -> None:
+        gate.leave(dbapi_id(conn))
+
+    @event.listens_for(engine, "rollback")
+    def _rollback(conn) -> None:
+        gate.leave(dbapi_id(conn))
+
+    # A connection returned to the pool (or dropped) mid-transaction gives the gate back.
+    @event.listens_for(engine, "checkin")
+    def _checkin(dbapi_connection, _record) -> None:
+        if dbapi_connection is not None:
+            gate.leave(id(dbapi_connection))
+
+    @event.listens_for(engine, "reset")
+    def _reset(dbapi_connection, _record, *_args) -> None:
+        gate.leave(id(dbapi_connection))
+
+    return gate
