@@ -154,7 +154,6 @@ class ServicingAgent:
         model = "offline-fallback" if ctx.model_events else self.model_name
         return AgentReply(text=text, new_messages=new, tool_calls=tool_calls, model=model)
 
-
     def keep_turn(self, conversation_id: str) -> None:
         """The transcript has stored the turn: its checkpoint is written now."""
         self.checkpoints.keep(conversation_id)
