@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from agent.audit.models import AuditEvent
 from agent.db.types import utcnow
+from agent.db.write_gate import begin_write
 
 GENESIS = "0" * 64
 _process_lock = threading.Lock()
@@ -80,12 +81,14 @@ def append_events(
     """Append events, in order, chained to the last stored one (one read, one flush)."""
     if not events:
         return []
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        # Before the process lock: waiting for SQLite's write lock (or the write gate)
+        # while holding it would deadlock with a writer that appends next.
+        _sqlite_write_lock(session)
     with _process_lock:
-        dialect = session.get_bind().dialect.name
         if dialect == "postgresql":
             session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_PG_LOCK_KEY))
-        elif dialect == "sqlite":
-            _sqlite_write_lock(session)
         last = session.exec(
             select(AuditEvent.hash, AuditEvent.created_at)
             .order_by(col(AuditEvent.id).desc())
@@ -119,9 +122,7 @@ def _sqlite_write_lock(session: Session) -> None:
     """Hold SQLite's write lock from before the chain's end is read until the caller
     commits. Without it two appends (threads or processes) read the same last hash
     and fork the chain: the process lock ends at the flush, long before the commit."""
-    driver = session.connection().connection.dbapi_connection
-    if driver is not None and not driver.in_transaction:  # else a write holds it already
-        driver.execute("BEGIN IMMEDIATE")
+    begin_write(session)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from agent.db.write_gate import install_write_gate
 
-# Off until the two-engine login-throttle test no longer deadlocks with it (see #12 notes).
-WRITE_GATE_ENABLED = False
+WRITE_GATE_ENABLED = True
 
 
 def create_db_engine(url: str, *, echo: bool = False) -> Engine:

@@ -11,9 +11,11 @@ Reads never take the gate: in WAL mode readers do not block the writer, nor it t
 from __future__ import annotations
 
 import threading
+import weakref
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 WRITE_VERBS = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER"})
 WAIT_SECONDS = 120.0  # a holder that never gives back is a bug: fail loudly, never hang
@@ -55,8 +57,29 @@ class WriteGate:
             self._lock.release()
 
 
+_GATES: weakref.WeakKeyDictionary[Engine, WriteGate] = weakref.WeakKeyDictionary()
+
+
+def begin_write(session: Session) -> None:
+    """Take SQLite's write lock now (``BEGIN IMMEDIATE``), through the engine's gate when
+    it has one: a lock taken behind the gate's back would make the gate's holder wait
+    on SQLite while this connection waits on the gate. No-op inside a transaction that
+    already writes, and on other databases."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    driver = connection.connection.dbapi_connection
+    if driver is None or driver.in_transaction:
+        return
+    gate = _GATES.get(connection.engine)
+    if gate is not None:
+        gate.enter(id(driver))
+    driver.execute("BEGIN IMMEDIATE")
+
+
 def install_write_gate(engine: Engine) -> WriteGate:
     gate = WriteGate()
+    _GATES[engine] = gate
 
     def dbapi_id(conn) -> int:
         return id(conn.connection.dbapi_connection)
@@ -81,7 +104,7 @@ def install_write_gate(engine: Engine) -> WriteGate:
             gate.leave(id(dbapi_connection))
 
     @event.listens_for(engine, "reset")
-    def _reset(dbapi_connection, _record, *_args) -> None:
+    def _reset(dbapi_connection, _record, _reset_state) -> None:
         gate.leave(id(dbapi_connection))
 
     return gate
