@@ -574,11 +574,21 @@
     }
   }
 
+  var resent = {};  // frame id -> times resent after try_again / internal_error
+
   function onError(frame) {
     var sent = frame.id ? frameById(frame.id) : null;
     if (sent && frame.code === "rate_limited") {
       var retry = Math.max(Number(frame.retry_after) || 1, 0.5) * 1000;
       window.setTimeout(function () { if (frameById(sent.id)) transmit(sent); }, retry);
+      return;
+    }
+    // Nothing of the message was stored: send the same frame (same id) again, a few
+    // times with a growing pause, before telling the customer it was not sent.
+    if (sent && (frame.code === "try_again" || frame.code === "internal_error") &&
+        (resent[sent.id] = (resent[sent.id] || 0) + 1) <= 3) {
+      window.setTimeout(function () { if (frameById(sent.id)) transmit(sent); },
+                        1000 * Math.pow(2, resent[sent.id] - 1));
       return;
     }
     if (sent) {
