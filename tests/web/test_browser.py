@@ -399,3 +399,37 @@ def test_a_streamed_reply_is_shown_as_it_is_written(
     expect(draft).to_have_count(0)
     assert page.locator(ASSISTANT).last.inner_text().count("Happy to help with that.") == 1
     assert "secure payment link?" in page.locator(ASSISTANT).last.inner_text()
+
+
+def test_a_turn_that_could_not_be_stored_is_resent_by_the_widget(
+    new_page: Callable[..., Any],
+    live_server_factory: Callable[..., LiveServer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The database refuses every write attempt of a turn (busy, unreachable): the server
+    answers ``try_again`` with nothing stored, the widget sends the same frame again by itself,
+    and the customer sees the message sent once and answered — never "Not sent"."""
+    from playwright.sync_api import expect
+    from sqlalchemy.exc import OperationalError
+
+    from agent.conversation.turn import CustomerTurns
+
+    original = CustomerTurns._write
+    failures = {"left": 3}  # every write attempt of the first try (the server retries twice)
+
+    def flaky(self: Any, session: Any, read: Any, draft: Any) -> Any:
+        if failures["left"] > 0:
+            failures["left"] -= 1
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+        return original(self, session, read, draft)
+
+    monkeypatch.setattr(CustomerTurns, "_write", flaky)
+    server = live_server_factory()
+    page = new_page()
+    open_widget(page, server)
+    say(page, "how can I make a payment?")
+    assert failures["left"] == 0
+    expect(page.locator(".hcw-failed")).to_have_count(0)
+    customer = page.locator('[data-testid="chat-message"][data-role="customer"]')
+    expect(customer).to_have_count(1)
+    expect(customer.first).to_contain_text("Sent")
