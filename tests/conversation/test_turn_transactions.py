@@ -88,18 +88,17 @@ def test_a_slow_agent_run_holds_no_other_conversation_back(file_service, monkeyp
         draft = original(self, session, read, *args, **kwargs)
         if read.conv.id == slow:
             running.set()
-            time.sleep(2.0)  # the model thinking, the session open
+            time.sleep(5.0)  # the model thinking, the session open
         return draft
 
     monkeypatch.setattr(CustomerTurns, "_run", run)
     worker = threading.Thread(target=service.customer_message, args=(slow, "how can I pay?"))
     worker.start()
     assert running.wait(10)
-    started = time.monotonic()
     service.customer_message(quick, "what are your opening hours?")
-    waited = time.monotonic() - started
+    # Done while the slow turn is still running: it did not wait behind it.
+    assert worker.is_alive(), "the quick turn waited for the slow one"
     worker.join(10)
-    assert waited < 1.5, f"the quick turn waited {waited:.1f} s behind the slow one"
     assert _roles(engine, slow).count("customer") == 1
 
 
