@@ -29,9 +29,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
-from web_testkit import PASSWORDS, SECRET, STAFF, LiveServer
+from web_testkit import PASSWORDS, SECRET, LiveServer, add_staff
 
-from agent.conversation.models import StaffUser
 from agent.conversation.staff import hash_password
 from agent.db.engine import create_db_engine, create_schema
 from agent.engine.agent import ServicingAgent
@@ -83,15 +82,7 @@ def seed(db: Engine, engines: Engines, staff_hashes: dict[str, str]) -> None:
     book["loans"] = [loan for loan in book["loans"] if loan["customer_id"] in SMALL_BOOK]
     with Session(db) as session:
         write_ledger(session, parse_ledger(book, "web tests"))
-        for username, name, role in STAFF:
-            session.add(
-                StaffUser(
-                    username=username,
-                    display_name=name,
-                    role=role,
-                    password_hash=staff_hashes[username],
-                )
-            )
+        add_staff(session, staff_hashes)
         session.commit()
 
 

@@ -17,12 +17,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine, select
-from web_testkit import PASSWORDS, STAFF, LiveServer
+from web_testkit import PASSWORDS, LiveServer, add_staff
 
 from agent.audit.log import verify_chain
 from agent.audit.models import AuditEvent
 from agent.conversation import staff as staff_module
-from agent.conversation.models import StaffUser
 from agent.db.engine import create_db_engine, create_schema
 from agent.runtime import Engines
 from agent.settings import Settings
@@ -72,15 +71,7 @@ def servers(
     staff_hashes: dict[str, str],
 ) -> Iterator[list[LiveServer]]:
     with Session(two_engines[0]) as session:
-        for username, name, role in STAFF:
-            session.add(
-                StaffUser(
-                    username=username,
-                    display_name=name,
-                    role=role,
-                    password_hash=staff_hashes[username],
-                )
-            )
+        add_staff(session, staff_hashes)
         session.commit()
     settings = web_settings.model_copy(update={"trusted_proxies": ["127.0.0.1"]})
     running = []

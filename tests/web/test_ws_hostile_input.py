@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine, select
-from web_testkit import PASSWORDS, STAFF, ChatSocket, messages, staff_login
+from web_testkit import PASSWORDS, ChatSocket, add_staff, messages, staff_login
 
 from agent.audit.models import AuditEvent
-from agent.conversation.models import Conversation, Message, StaffUser
+from agent.conversation.models import Conversation, Message
 from agent.db.engine import create_db_engine, create_schema
 from agent.runtime import Engines
 from agent.settings import Settings
@@ -42,15 +42,7 @@ def database(
     engine = create_engine(base_url, connect_args={"options": f"-csearch_path={schema}"})
     create_schema(engine)
     with Session(engine) as session:
-        for username, name, role in STAFF:
-            session.add(
-                StaffUser(
-                    username=username,
-                    display_name=name,
-                    role=role,
-                    password_hash=staff_hashes[username],
-                )
-            )
+        add_staff(session, staff_hashes)
         session.commit()
     yield engine
     engine.dispose()

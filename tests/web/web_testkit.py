@@ -23,6 +23,21 @@ STAFF = (
 SECRET = "web-tests-secret-key-0123456789abcdef0123456789"
 
 
+def add_staff(session: Any, password_hashes: dict[str, str]) -> None:
+    """The test staff (``STAFF``) with their hashed ``PASSWORDS``; the caller commits."""
+    from agent.conversation.models import StaffUser
+
+    for username, name, role in STAFF:
+        session.add(
+            StaffUser(
+                username=username,
+                display_name=name,
+                role=role,
+                password_hash=password_hashes[username],
+            )
+        )
+
+
 def staff_login(client: TestClient, username: str = "agent") -> dict[str, str]:
     """Log ``client`` in; returns the headers (CSRF) its state-changing requests need."""
     response = client.post(
