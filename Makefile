@@ -34,6 +34,7 @@ install-dev: $(DEV_STAMP)
 # The demo: the pretend lender's site with demo sign-in, the demo book and demo staff
 # logins (never in production: the server refuses to start with it there).
 run: export LOAN_AGENT_DEMO ?= 1
+run: export LOAN_AGENT_TURN_WORKERS ?= 2
 run: install
 	$(BIN)/loan-agent serve --host $(HOST) --port $(PORT)
 

@@ -281,6 +281,13 @@ def eval_command(
     is_flag=True,
     help="Load mode: run against the server, then the echo floor, and print the ratio.",
 )
+@click.option(
+    "--turn-workers",
+    type=click.IntRange(min=0, max=32),
+    default=2,
+    show_default=True,
+    help="Load mode: LOAN_AGENT_TURN_WORKERS of the server it starts (`make run` uses 2).",
+)
 def bench(
     turns: int | None,
     json_file: Path | None,
@@ -294,6 +301,7 @@ def bench(
     server_pid: int | None,
     floor: bool,
     compare_floor: bool,
+    turn_workers: int,
 ) -> None:
     """Per-turn latency of the embedded default (model loaded once, in process).
 
@@ -326,7 +334,13 @@ def bench(
         )
         try:
             result = run_load_bench(
-                options, url, server_pid, floor=floor, compare_floor=compare_floor, echo=click.echo
+                options,
+                url,
+                server_pid,
+                floor=floor,
+                compare_floor=compare_floor,
+                echo=click.echo,
+                turn_workers=turn_workers,
             )
         except LoadBenchError as exc:
             raise click.ClickException(str(exc)) from exc

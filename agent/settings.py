@@ -79,6 +79,10 @@ class Settings(BaseSettings):
 
     # Scale-out pieces.
     redis_url: str | None = None
+    # Worker processes that take the offline engine's customer turns, so that a server
+    # uses every core (agent/turn_workers.py); 0: turns run in the server process.
+    # `make run` uses 2. Not used with an LLM (its turns wait on the network).
+    turn_workers: int = Field(0, ge=0, le=32)
 
     secret_key: SecretStr | None = None
     token_ttl_seconds: int = 3600

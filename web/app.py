@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
+from agent import turn_workers
 from agent.conversation.broker import Broker
 from agent.runtime import Engines, build_engines, database_engine
 from agent.seeding import refuse_unsafe_start
@@ -50,8 +51,18 @@ def create_app(
             log.info("loading engines (embedder, classifier, retriever)...")
             built = engines or await run_in_threadpool(build_engines, settings)
             app.state.web = build_context(settings, built, database, limits, clock, broker)
+            if engines is None and turn_workers.wanted(settings, uses_llm=built.agent.streams):
+                log.info("starting %d turn workers...", settings.turn_workers)
+                workers = turn_workers.TurnWorkers(settings, settings.turn_workers)
+                await run_in_threadpool(workers.start)
+                app.state.web.service.turn_runner = workers
             log.info("ready")
-        yield
+        try:
+            yield
+        finally:
+            runner = getattr(app.state.web.service, "turn_runner", None)
+            if runner is not None:
+                await run_in_threadpool(runner.close)
 
     app = FastAPI(
         title="Harbor Consumer Finance — servicing chat",

@@ -14,7 +14,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlmodel import Session, col, select
 
@@ -36,6 +36,14 @@ from agent.ledger import repository as repo
 from agent.policy.config import EscalationReason, PolicyConfig
 from agent.settings import Settings
 from agent.tools.context import EscalationRequest
+
+
+class TurnRunner(Protocol):
+    """Takes a customer turn elsewhere (another process): stored, not yet announced."""
+
+    def take(
+        self, conversation_id: str, text: str, client_message_id: str | None, confirms: str | None
+    ) -> TurnOutcome: ...
 
 
 class ConversationService:
@@ -66,6 +74,8 @@ class ConversationService:
         # Orders one conversation's turns and staff actions inside this process.
         self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self._turns = CustomerTurns(self)
+        # Where customer turns run when not in this process (agent.turn_workers).
+        self.turn_runner: TurnRunner | None = None
         self._staff = StaffActions(self)
 
     # --- starting and reading ----------------------------------------------------------
@@ -133,7 +143,22 @@ class ConversationService:
         """One customer turn. ``confirms``: the id of the proposal the widget's Yes/No
         button answered (``text`` is then what the button said); refused as
         ``stale_proposal`` unless that proposal is the one waiting for an answer now."""
-        return self._turns.customer_message(conversation_id, text, client_message_id, confirms)
+        if self.turn_runner is None:
+            return self._turns.customer_message(conversation_id, text, client_message_id, confirms)
+        with self._locks[conversation_id]:
+            outcome = self.turn_runner.take(conversation_id, text, client_message_id, confirms)
+        self.events.turn(outcome)
+        return outcome
+
+    def take_turn(
+        self,
+        conversation_id: str,
+        text: str,
+        client_message_id: str | None = None,
+        confirms: str | None = None,
+    ) -> TurnOutcome:
+        """The turn stored but not announced, in this process (what a turn worker runs)."""
+        return self._turns.take(conversation_id, text, client_message_id, confirms)
 
     def request_human(self, conversation_id: str) -> TurnOutcome:
         """The widget's "talk to a person" button: the same as asking in words."""

@@ -96,18 +96,31 @@ class CustomerTurns:
         client_message_id: str | None = None,
         confirms: str | None = None,
     ) -> TurnOutcome:
-        text = clean_text(text)  # before anything is stored, checked or sent to a model
         with self.s._locks[conversation_id]:
-            read = self._read(conversation_id, text, client_message_id, confirms)
-            if isinstance(read, TurnOutcome):
-                return read  # a resent message: its stored answer
-            try:
-                outcome = self._run_and_write(read, text, client_message_id, confirms)
-            except BaseException:
-                self.s.agent.forget_turn(conversation_id)
-                raise
-            self._keep_checkpoint(conversation_id)
+            outcome = self.take(conversation_id, text, client_message_id, confirms)
         self.s.events.turn(outcome)
+        return outcome
+
+    def take(
+        self,
+        conversation_id: str,
+        text: str,
+        client_message_id: str | None = None,
+        confirms: str | None = None,
+    ) -> TurnOutcome:
+        """The turn's three phases, stored but not yet announced: the caller holds the
+        conversation's order and publishes the outcome (in this process, or in the server
+        process when a turn worker took the turn: :mod:`agent.turn_workers`)."""
+        text = clean_text(text)  # before anything is stored, checked or sent to a model
+        read = self._read(conversation_id, text, client_message_id, confirms)
+        if isinstance(read, TurnOutcome):
+            return read  # a resent message: its stored answer
+        try:
+            outcome = self._run_and_write(read, text, client_message_id, confirms)
+        except BaseException:
+            self.s.agent.forget_turn(conversation_id)
+            raise
+        self._keep_checkpoint(conversation_id)
         return outcome
 
     # --- 1. read -------------------------------------------------------------------------

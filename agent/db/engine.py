@@ -18,7 +18,7 @@ WRITE_GATE_ENABLED = True
 def create_db_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine for ``url``; in-memory SQLite shares one connection (``StaticPool``); a
     SQLite file has WAL, a busy timeout for other processes, and one writer at a time in
-    this process by design (:mod:`agent.db.write_gate`)."""
+    all the processes on that file by design (:mod:`agent.db.write_gate`)."""
     if url.startswith("sqlite"):
         kwargs: dict = {"connect_args": {"check_same_thread": False}}
         memory = url in ("sqlite://", "sqlite:///:memory:")
@@ -33,7 +33,7 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
         engine = create_engine(url, echo=echo, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         if not memory and WRITE_GATE_ENABLED:
-            install_write_gate(engine)
+            install_write_gate(engine, Path(f"{db_path}.write-gate"))
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
 

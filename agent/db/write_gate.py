@@ -1,17 +1,22 @@
-"""One writer at a time on a SQLite file, by design: a process-wide gate that a connection
-takes at its first write statement and gives back at commit or rollback.
+"""One writer at a time on a SQLite file, by design: a gate that a connection takes at its
+first write statement and gives back at commit or rollback.
 
 SQLite allows one write transaction per database. Without the gate, concurrent writers
 race for SQLite's lock and the loser gives up when ``busy_timeout`` runs out ("database
-is locked"); with it, they queue in this process in arrival order and SQLite's own lock
-is only contended by other processes (the worker), which ``busy_timeout`` covers.
+is locked"), after sleeping in SQLite's growing back-off; with it, they queue: threads of
+one process on a lock, processes on the same database (the server and its turn workers,
+:mod:`agent.turn_workers`) on an exclusive ``flock`` of a file beside the database, which
+the kernel gives back when a process dies, even by ``kill -9``.
 Reads never take the gate: in WAL mode readers do not block the writer, nor it them.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 import weakref
+from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -31,10 +36,24 @@ def is_write(statement: str) -> bool:
 
 
 class WriteGate:
-    def __init__(self) -> None:
+    """``lock_file``: the file whose ``flock`` orders the writers of several processes
+    (``None``: this process is the only writer)."""
+
+    def __init__(self, lock_file: Path | None = None) -> None:
         self._lock = threading.Lock()
         self._owner: int | None = None  # id() of the DBAPI connection holding the gate
         self._owner_thread: int | None = None
+        self._lock_file = lock_file
+        self._fd: int | None = None
+        self._fd_pid: int | None = None
+
+    def _process_lock_fd(self) -> int | None:
+        if self._lock_file is None:
+            return None
+        if self._fd is None or self._fd_pid != os.getpid():  # a forked child opens its own
+            self._fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+            self._fd_pid = os.getpid()
+        return self._fd
 
     @property
     def held(self) -> bool:
@@ -49,12 +68,25 @@ class WriteGate:
             raise WriteGateTimeout("a second write transaction in the same thread")
         if not self._lock.acquire(timeout=WAIT_SECONDS):
             raise WriteGateTimeout(f"no write slot within {WAIT_SECONDS:.0f} s")
+        try:
+            fd = self._process_lock_fd()
+            if fd is not None:
+                # Blocks (without the GIL) while another process writes; a dead holder's
+                # lock is released by the kernel.
+                fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._lock.release()
+            raise
         self._owner, self._owner_thread = connection_id, threading.get_ident()
 
     def leave(self, connection_id: int) -> None:
         if self._owner == connection_id:
             self._owner = self._owner_thread = None
-            self._lock.release()
+            try:
+                if self._fd is not None and self._fd_pid == os.getpid():
+                    fcntl.flock(self._fd, fcntl.LOCK_UN)
+            finally:
+                self._lock.release()
 
 
 _GATES: weakref.WeakKeyDictionary[Engine, WriteGate] = weakref.WeakKeyDictionary()
@@ -77,8 +109,8 @@ def begin_write(session: Session) -> None:
     driver.execute("BEGIN IMMEDIATE")
 
 
-def install_write_gate(engine: Engine) -> WriteGate:
-    gate = WriteGate()
+def install_write_gate(engine: Engine, lock_file: Path | None = None) -> WriteGate:
+    gate = WriteGate(lock_file)
     _GATES[engine] = gate
 
     def dbapi_id(conn) -> int:

@@ -32,10 +32,12 @@ from agent.evaluation.load_report import (
     format_report,
     percentile,
     ratios,
+    rss_growth_percent,
     summarize,
     turn_log,
 )
 from agent.evaluation.load_server import (
+    MAKE_RUN_TURN_WORKERS,
     Kind,
     LoadBenchError,
     Target,
@@ -54,6 +56,7 @@ def run_load_bench(
     floor: bool = False,
     compare_floor: bool = False,
     echo: Echo = print,
+    turn_workers: int = MAKE_RUN_TURN_WORKERS,
 ) -> dict[str, Any]:
     """Run the load bench and print its table; the result is what ``--json`` writes: one
     run's figures, or with ``compare_floor`` ``{"target", "floor", "ratio"}``."""
@@ -61,10 +64,10 @@ def run_load_bench(
         raise LoadBenchError("--floor starts its own echo server: leave out --url")
     first: Kind = "floor" if floor else "product"
     _allow_open_files(2 * options.conversations + 256)  # before the server inherits it
-    result = _one_run(options, first, url, server_pid, echo)
+    result = _one_run(options, first, url, server_pid, echo, turn_workers)
     runs = [("floor" if floor else "server", result)]
     if compare_floor and not floor:
-        runs.append(("floor", _one_run(options, "floor", None, None, echo)))
+        runs.append(("floor", _one_run(options, "floor", None, None, echo, 0)))
     echo(format_report(runs))
     if len(runs) == 1:
         return result
@@ -72,10 +75,15 @@ def run_load_bench(
 
 
 def _one_run(
-    options: LoadOptions, kind: Kind, url: str | None, server_pid: int | None, echo: Echo
+    options: LoadOptions,
+    kind: Kind,
+    url: str | None,
+    server_pid: int | None,
+    echo: Echo,
+    turn_workers: int,
 ) -> dict[str, Any]:
     server: AbstractContextManager[Target] = (
-        nullcontext(target_from_url(url, server_pid)) if url else started_server(kind)
+        nullcontext(target_from_url(url, server_pid)) if url else started_server(kind, turn_workers)
     )
     with server as target:
         echo(f"running {options.conversations} conversations against {target.label} …")
@@ -120,9 +128,11 @@ async def _measure(
 
     client_cpu = _own_cpu_seconds()
     machine_busy = pm.machine_busy_seconds()
+    own_cpu = pm.cpu_seconds(target.pid) if target.pid is not None else None
     conversations, duration = await run_conversations(
         plan, target.ws_url, tokens, options.turn_timeout, samplers
     )
+    own_cpu_after = pm.cpu_seconds(target.pid) if target.pid is not None else None
     client_cpu = _own_cpu_seconds() - client_cpu
     machine_after = pm.machine_busy_seconds()
     summary = summarize(conversations, duration)
@@ -133,6 +143,12 @@ async def _measure(
         "escalating": sum(p.escalating for p in plan),
         **summary,
         "server": _server_figures(target.pid, samples, summary["steady_window_s"]),
+        # The server process alone (sockets, order, announcements), without its workers.
+        "server_process_cpu_cores_avg": (
+            round((own_cpu_after - own_cpu) / duration, 3)
+            if own_cpu is not None and own_cpu_after is not None and duration
+            else None
+        ),
         "client": {
             "cpu_seconds": round(client_cpu, 2),
             "cpu_cores_avg": round(client_cpu / duration, 3) if duration else None,
@@ -161,11 +177,15 @@ def _server_figures(
         "pid": pid,
         "command": pm.command_line(pid),
         "peak_rss_mb": max((rss for _, rss, _ in samples), default=None),
-        "lifetime_peak_rss_mb": pm.peak_rss_mb(pid),
+        "lifetime_peak_rss_mb": pm.peak_rss_mb(pid),  # the server process alone
+        "processes": len(pm.process_tree(pid)),
         "rss_mb": [[t, rss] for t, rss, _ in samples],
         "cpu_cores": cpu_per_second(samples),
         "cpu_cores_avg": cores_between(samples, samples[0][0], samples[-1][0]) if samples else None,
         "cpu_cores_steady": cores_between(samples, *steady) if samples and steady else None,
+        "rss_growth_steady_percent": (
+            rss_growth_percent([(t, rss) for t, rss, _ in samples], *steady) if steady else None
+        ),
     }
 
 

@@ -148,6 +148,17 @@ def ratios(target: dict[str, Any], floor: dict[str, Any]) -> dict[str, float | N
     return out
 
 
+def rss_growth_percent(
+    rss: list[list[float]] | list[tuple[float, float]], start: float, end: float
+) -> float | None:
+    """How much resident memory grew (%) from the first to the last sample inside the
+    steady window: growth after warm-up, the soak figure (target: at most 5 %)."""
+    inside = [mb for t, mb in rss if start <= t <= end]
+    if len(inside) < 2 or inside[0] <= 0:
+        return None
+    return round(100 * (inside[-1] - inside[0]) / inside[0], 2)
+
+
 def _ms(value: float | None) -> str:
     if value is None:
         return "—"
@@ -178,8 +189,10 @@ def _rows(run: dict[str, Any]) -> list[tuple[str, str]]:
         ("max ms", _ms(run["max_ms"])),
         ("server peak RSS MB", _num(server.get("peak_rss_mb"))),
         ("server RSS first→last MB", _rss_span(server.get("rss_mb"))),
+        ("server RSS growth, steady state %", _num(server.get("rss_growth_steady_percent"))),
         ("server CPU, cores (avg)", _num(server.get("cpu_cores_avg"))),
         ("server CPU, cores (steady)", _num(server.get("cpu_cores_steady"))),
+        ("  of which server process (avg)", _num(run.get("server_process_cpu_cores_avg"))),
         ("client CPU, cores (avg)", _num(client["cpu_cores_avg"])),
         (f"machine CPU busy, of {run['cpu_cores']} cores", _num(run["machine_cpu_cores_busy_avg"])),
         (

@@ -30,7 +30,8 @@ LABELS: dict[Kind, str] = {
     "product": "loan-agent serve (embedded default: SQLite, offline engine)",
     "floor": "echo floor (bare FastAPI echo of the protocol)",
 }
-START_TIMEOUT_SECONDS = 180.0
+START_TIMEOUT_SECONDS = 300.0  # the server and its turn workers load the engines
+MAKE_RUN_TURN_WORKERS = 2  # LOAN_AGENT_TURN_WORKERS in the Makefile's `run`
 STOP_TIMEOUT_SECONDS = 20.0
 # Loopback only, whatever the environment says about proxies.
 _http = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -79,9 +80,12 @@ def server_command(kind: Kind, port: int) -> list[str]:
     return [*head, "--host", "127.0.0.1", "--port", str(port)]
 
 
-def server_environment(base: dict[str, str], data_dir: Path) -> dict[str, str]:
-    """``base`` without any LOAN_AGENT_ setting (the embedded default), in demo mode, on a
-    fresh data directory (its database, Chroma and secret key)."""
+def server_environment(
+    base: dict[str, str], data_dir: Path, turn_workers: int = MAKE_RUN_TURN_WORKERS
+) -> dict[str, str]:
+    """``base`` without any LOAN_AGENT_ setting (the embedded default, with ``make run``'s
+    turn workers), in demo mode, on a fresh data directory (its database, Chroma and
+    secret key)."""
     env = {k: v for k, v in base.items() if not k.startswith("LOAN_AGENT_")}
     env.pop("DATABASE_URL", None)
     env.update(
@@ -89,6 +93,7 @@ def server_environment(base: dict[str, str], data_dir: Path) -> dict[str, str]:
             "LOAN_AGENT_DEMO": "1",
             "LOAN_AGENT_DATA_DIR": str(data_dir),
             "LOAN_AGENT_LOG_LEVEL": "warning",
+            "LOAN_AGENT_TURN_WORKERS": str(turn_workers),
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
             "ANONYMIZED_TELEMETRY": "False",
@@ -98,7 +103,7 @@ def server_environment(base: dict[str, str], data_dir: Path) -> dict[str, str]:
 
 
 @contextmanager
-def started_server(kind: Kind) -> Iterator[Target]:
+def started_server(kind: Kind, turn_workers: int = MAKE_RUN_TURN_WORKERS) -> Iterator[Target]:
     """Start a server of ``kind`` and stop it afterwards; LoadBenchError if it won't start."""
     with tempfile.TemporaryDirectory(prefix=f"loan-agent-load-{kind}-") as scratch:
         data_dir = Path(scratch)
@@ -108,7 +113,7 @@ def started_server(kind: Kind) -> Iterator[Target]:
             process = subprocess.Popen(
                 server_command(kind, port),
                 cwd=data_dir,  # no .env of the working tree applies
-                env=server_environment(dict(os.environ), data_dir),
+                env=server_environment(dict(os.environ), data_dir, turn_workers),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

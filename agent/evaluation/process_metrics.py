@@ -1,4 +1,5 @@
-"""Memory and CPU of a process from /proc (Linux), and the lag of this process's event loop.
+"""Memory and CPU of a process and its workers from /proc (Linux), and this process's
+event-loop lag.
 
 The load bench samples the server it talks to with these and measures its own cost, so a
 figure can be told apart from a client that could not keep up.
@@ -67,17 +68,51 @@ def machine_busy_seconds() -> float | None:
     return (sum(ticks) - ticks[3] - ticks[4]) / CLOCK_TICKS
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every process below it (a server and its turn workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat[stat.rindex(")") + 2 :].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
+
+
+def tree_figures(pid: int) -> tuple[float, float] | None:
+    """(resident MB, CPU seconds so far) of ``pid`` and its descendants together; None
+    when ``pid`` is gone. A descendant that exited takes its CPU time with it."""
+    rss, cpu = rss_mb(pid), cpu_seconds(pid)
+    if rss is None or cpu is None:
+        return None
+    for child in process_tree(pid)[1:]:
+        child_rss, child_cpu = rss_mb(child), cpu_seconds(child)
+        if child_rss is not None and child_cpu is not None:
+            rss, cpu = rss + child_rss, cpu + child_cpu
+    return round(rss, 1), cpu
+
+
 async def sample_process(
     pid: int,
     clock: Callable[[], float],
     samples: list[tuple[float, float, float]],
     every: float = 1.0,
 ) -> None:
-    """Append (seconds, resident MB, CPU seconds so far) every ``every`` s until cancelled."""
+    """Append (seconds, resident MB, CPU seconds so far) of the process and its descendants
+    every ``every`` s until cancelled."""
     while True:
-        rss, cpu = rss_mb(pid), cpu_seconds(pid)
-        if rss is not None and cpu is not None:
-            samples.append((round(clock(), 2), rss, cpu))
+        figures = tree_figures(pid)
+        if figures is not None:
+            samples.append((round(clock(), 2), *figures))
         await asyncio.sleep(every)
 
 

@@ -26,6 +26,7 @@ from agent.evaluation.load_plan import (
     PlannedConversation,
     plan_conversations,
 )
+from agent.evaluation.load_report import rss_growth_percent
 from agent.evaluation.load_server import free_port
 
 SMALL_RUN = ["--conversations", "6", "--turns", "2", "--think", "0.1", "0.3", "--window", "2"]
@@ -57,9 +58,12 @@ def test_a_small_run_against_a_server_the_bench_starts_and_the_floor(tmp_path: P
     _assert_every_turn_answered(server, 6, 2)
     _assert_every_turn_answered(floor, 6, 2)
     assert server["escalating"] == floor["escalating"] == 1  # 10 % of 6, rounded
-    # The server process was sampled while the run lasted.
+    # The server process was sampled while the run lasted, with the turn workers `make
+    # run` starts (their memory and CPU are counted with the server's).
     assert server["server"]["peak_rss_mb"] > 100 and server["server"]["rss_mb"]
     assert server["server"]["cpu_cores_avg"] > 0
+    assert server["server"]["processes"] >= 3  # the server and its two turn workers
+    assert server["server"]["cpu_cores_avg"] > server["server_process_cpu_cores_avg"] > 0
     assert set(report["ratio"]) == {"p50_ms", "p95_ms", "p99_ms", "turns_per_s_steady"}
     assert report["ratio"]["p50_ms"] > 1  # the agent costs more than an echo
     assert "p95 ms" in result.output and "ratio" in result.output
@@ -215,3 +219,9 @@ def test_turn_outcomes_from_a_misbehaving_server() -> None:
     assert silent == ["timeout", "abandoned", "abandoned"]
     assert dropped == ["dropped", "abandoned", "abandoned"]
     assert refused == ["refused:hello:rate_limited"] * 3
+
+
+def test_memory_growth_is_read_inside_the_steady_window_only() -> None:
+    rss = [(0.0, 100.0), (10.0, 500.0), (20.0, 520.0), (30.0, 530.0), (40.0, 900.0)]
+    assert rss_growth_percent(rss, 10, 30) == 6.0  # 500 → 530; warm-up and tail left out
+    assert rss_growth_percent(rss, 10, 12) is None  # one sample is no growth figure
