@@ -26,6 +26,7 @@ class OutgoingMessage:
     content: str
     created_at: datetime
     ai_drafted: bool = False
+    client_message_id: str | None = None  # the customer's own id (not in as_dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +50,8 @@ class TurnOutcome:
     escalation_reason: str | None = None
     escalation_priority: str | None = None
     duplicate: bool = False
+    # The Yes / No card of the last reply, when it asks a yes (agent.conversation.proposals).
+    proposal: dict[str, str] | None = None
 
     @property
     def reply_text(self) -> str:
@@ -63,4 +66,5 @@ def outgoing(message: Message) -> OutgoingMessage:
         message.content,
         message.created_at,
         message.ai_drafted,
+        message.client_message_id,
     )

@@ -43,6 +43,7 @@ from sqlmodel import Session, col, select
 from agent.conversation import handoff
 from agent.conversation.events import ReplyDrafts
 from agent.conversation.models import Conversation, Escalation, Flag, Message
+from agent.conversation.proposals import proposal_card
 from agent.conversation.results import ConversationError, TurnOutcome, outgoing
 from agent.conversation.state import ConversationState, InvalidTransition
 from agent.conversation.transcript import AuditEntry, guardrail_entry, tool_result_entries
@@ -348,6 +349,7 @@ class CustomerTurns:
             if queue_msg is not None:
                 outcome.replies.append(outgoing(queue_msg))
         outcome.state = conv.state
+        outcome.proposal = proposal_card(self.s.t, conv)
         tx.commit(session)
         return outcome
 

@@ -177,6 +177,8 @@ class CustomerSession:
         self._ready = asyncio.Event()
         self._last_queue: dict[str, Any] | None = None
         self.cursor: TranscriptCursor | None = None
+        self._turns_in_flight = 0
+        self._deferred_seq = 0  # the newest message event seen while a turn was in flight
 
     async def run(self) -> None:
         current = await run_in_threadpool(last_seq, self.ctx, self.conv_id)
@@ -244,7 +246,13 @@ class CustomerSession:
         assert self.cursor is not None
         kind = event.get("type")
         if kind == "message":
-            await self.cursor.notify(int(event.get("message", {}).get("seq", 0)) or None)
+            seq = int(event.get("message", {}).get("seq", 0)) or None
+            if self._turns_in_flight and seq is not None:
+                # Most likely this socket's own turn, which it delivers from the outcome;
+                # anything it does not cover is read once the turn is done.
+                self._deferred_seq = max(self._deferred_seq, seq)
+                return
+            await self.cursor.notify(seq)
         elif kind == "state":
             self.state = str(event.get("state"))
             await self.cursor.flush()  # the notice that goes with the change comes first
@@ -373,21 +381,31 @@ class CustomerSession:
         word and whose answer is exact (only for the proposal waiting now, else the
         service refuses it as ``stale_proposal`` and nothing is stored)."""
         assert self.cursor is not None
-        conv = await self._current()
-        ai_turn = conv.state == ConversationState.AI
+        # The state as this socket's events left it (the service decides on the stored one).
+        ai_turn = self.state == ConversationState.AI
         if ai_turn:
             await self.conn.send({"type": "typing", "on": True, "who": "assistant"})
         if isinstance(frame, p.Confirm):
             text, confirms = p.CONFIRM_TEXT[frame.answer], frame.proposal_id
         else:
             text, confirms = frame.text, None
+        self._turns_in_flight += 1
         try:
             outcome = await run_in_threadpool(
                 self.ctx.service.customer_message, self.conv_id, text, frame.id, confirms
             )
             await self._ack(frame.id, outcome.customer_seq, outcome.duplicate)
-            await self.cursor.flush()
+            if outcome.duplicate:
+                await self.cursor.flush()
+            else:
+                self.state = outcome.state
+                # What the turn stored, from memory: no read of what was just written.
+                messages = [m for m in [outcome.customer, *outcome.replies] if m is not None]
+                await self.cursor.deliver(messages, outcome.proposal)
         finally:
+            self._turns_in_flight -= 1
+            if self._deferred_seq > self.cursor.sent_seq:
+                await self.cursor.flush()  # a message that came while the turn ran
             if ai_turn:
                 await self.conn.send({"type": "typing", "on": False, "who": "assistant"})
 

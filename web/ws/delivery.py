@@ -12,20 +12,18 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
 from agent.conversation.models import Conversation, Message
-from agent.conversation.state import ConversationState
-from agent.engine.templates import Templates
-from agent.policy.formatting import ordinal
-from agent.tools.ledger_tools import proposals_shown
+from agent.conversation.proposals import proposal_card
+from agent.conversation.results import OutgoingMessage
 from web.state import WebContext
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
-def message_payload(message: Message, include_client_id: bool) -> dict[str, Any]:
+def message_payload(message: Message | OutgoingMessage, include_client_id: bool) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "seq": message.seq,
         "role": message.role,
@@ -43,33 +41,18 @@ def load_after(
     ctx: WebContext, conversation_id: str, after_seq: int, limit: int = 500
 ) -> list[Message]:
     with ctx.sessions() as session:
-        return list(
-            session.exec(
-                select(Message)
-                .where(Message.conversation_id == conversation_id, Message.seq > after_seq)
-                .order_by(col(Message.seq))
-                .limit(limit)
-            )
+        return _after(session, conversation_id, after_seq, limit)
+
+
+def _after(session: Session, conversation_id: str, after_seq: int, limit: int) -> list[Message]:
+    return list(
+        session.exec(
+            select(Message)
+            .where(Message.conversation_id == conversation_id, Message.seq > after_seq)
+            .order_by(col(Message.seq))
+            .limit(limit)
         )
-
-
-def proposal_card(templates: Templates, conv: Conversation) -> dict[str, str] | None:
-    """The proposal the conversation's last reply asks a yes for, as the widget's Yes /
-    No buttons show it: its id (what a ``confirm`` frame names) and a short summary."""
-    if conv.state != ConversationState.AI:
-        return None
-    shown = proposals_shown(conv.dialogue or {}, conv.customer_message_count)
-    if len(shown) != 1:
-        return None
-    key, entry = next(iter(shown.items()))
-    values = {k: v for k, v in entry.items() if isinstance(v, str | int)}
-    if "day_of_month" in values:
-        values["day_ordinal"] = ordinal(int(values["day_of_month"]))
-    try:
-        summary = templates.render(f"proposal_summary.{key.split(':', 1)[0]}", **values)
-    except (KeyError, ValueError):
-        return None
-    return {"id": str(entry["id"]), "summary": summary}
+    )
 
 
 def load_with_proposal(
@@ -77,25 +60,29 @@ def load_with_proposal(
 ) -> tuple[list[Message], dict[str, str] | None]:
     """The messages after ``after_seq``, and the proposal card of the last one when it
     is the conversation's newest message and the assistant's reply that asks a yes (a
-    newer message means it was answered or overtaken)."""
-    rows = load_after(ctx, conversation_id, after_seq, limit)
-    if not rows or len(rows) >= limit or rows[-1].role != "assistant":
-        return rows, None
+    newer message means it was answered or overtaken). One session, one connection."""
     with ctx.sessions() as session:
+        rows = _after(session, conversation_id, after_seq, limit)
+        if not rows or len(rows) >= limit or rows[-1].role != "assistant":
+            return rows, None
         conv = session.get(Conversation, conversation_id)
-    if conv is None or last_seq(ctx, conversation_id) != rows[-1].seq:
-        return rows, None  # a turn committed meanwhile: its own flush follows
-    return rows, proposal_card(ctx.engines.templates, conv)
+        if conv is None or _last_seq(session, conversation_id) != rows[-1].seq:
+            return rows, None  # a turn committed meanwhile: its own flush follows
+        return rows, proposal_card(ctx.engines.templates, conv)
 
 
 def last_seq(ctx: WebContext, conversation_id: str) -> int:
     with ctx.sessions() as session:
-        seq = session.exec(
-            select(Message.seq)
-            .where(Message.conversation_id == conversation_id)
-            .order_by(col(Message.seq).desc())
-            .limit(1)
-        ).first()
+        return _last_seq(session, conversation_id)
+
+
+def _last_seq(session: Session, conversation_id: str) -> int:
+    seq = session.exec(
+        select(Message.seq)
+        .where(Message.conversation_id == conversation_id)
+        .order_by(col(Message.seq).desc())
+        .limit(1)
+    ).first()
     return int(seq or 0)
 
 
@@ -125,6 +112,32 @@ class TranscriptCursor:
             return
         await self.flush()
 
+    async def deliver(
+        self, messages: list[OutgoingMessage], proposal: dict[str, str] | None = None
+    ) -> None:
+        """Send a turn's stored messages from memory when they follow what this socket
+        sent without a gap (``proposal``: the card of the last reply); otherwise read
+        from the database like :meth:`flush`."""
+        async with self._lock:
+            fresh = [m for m in messages if m.seq > self.sent_seq]
+            if not all(m.seq == self.sent_seq + 1 + i for i, m in enumerate(fresh)):
+                fresh = []
+            for message in fresh:
+                payload = message_payload(message, self._include_client_id)
+                last_reply = message is fresh[-1] and message.role == "assistant"
+                if self._proposals and proposal and last_reply:
+                    payload["proposal"] = proposal
+                await self._send_message(payload)
+                self.sent_seq = message.seq
+            if fresh or not messages:
+                return
+        await self.flush()
+
+    async def _send_message(self, payload: dict[str, Any]) -> None:
+        await self._send(
+            {"type": "message", "conversation_id": self.conversation_id, "message": payload}
+        )
+
     async def flush(self) -> None:
         async with self._lock:
             while True:
@@ -141,13 +154,7 @@ class TranscriptCursor:
                     payload = message_payload(message, self._include_client_id)
                     if card is not None and message is rows[-1]:
                         payload["proposal"] = card
-                    await self._send(
-                        {
-                            "type": "message",
-                            "conversation_id": self.conversation_id,
-                            "message": payload,
-                        }
-                    )
+                    await self._send_message(payload)
                     self.sent_seq = message.seq
                 if len(rows) < 500:
                     return
