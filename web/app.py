@@ -55,7 +55,7 @@ def create_app(
                 log.info("starting %d turn workers...", settings.turn_workers)
                 workers = turn_workers.TurnWorkers(settings, settings.turn_workers)
                 await run_in_threadpool(workers.start)
-                app.state.web.service.turn_runner = workers
+                app.state.web.use_turn_workers(workers, settings.turn_workers)
             log.info("ready")
         try:
             yield

@@ -8,15 +8,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from anyio import CapacityLimiter
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from agent.conversation.broker import Broker
-from agent.conversation.service import ConversationService
+from agent.conversation.service import ConversationService, TurnRunner
 from agent.runtime import Engines, build_service
 from agent.settings import Settings
 from web.config import WebLimits
 from web.ratelimit import Limiter, rate_limiter
+
+TURN_THREADS = 32  # turns in the server process (an LLM's turn mostly waits on the network)
 
 
 class SocketRegistry:
@@ -52,6 +55,16 @@ class WebContext:
     limiter: Limiter  # chat frames per conversation
     new_conversations: Limiter  # conversations started per client address
     sockets: SocketRegistry = field(default_factory=SocketRegistry)
+    # Customer turns run on threads of their own, at most this many at once: under load a
+    # turn waits on the event loop (the customer sees "typing" longer) and never takes
+    # the threads that deliver messages and open conversations.
+    turn_threads: CapacityLimiter = field(default_factory=lambda: CapacityLimiter(TURN_THREADS))
+
+    def use_turn_workers(self, workers: TurnRunner, count: int) -> None:
+        """Customer turns go to ``count`` worker processes: a couple waiting per worker
+        keeps each busy; more would only hold threads."""
+        self.service.turn_runner = workers
+        self.turn_threads = CapacityLimiter(2 * count)
 
     @property
     def sessions(self) -> Callable[[], Session]:

@@ -9,16 +9,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from anyio import to_thread
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket
 
 from agent.conversation.events import conversation_channel
 from agent.conversation.models import Conversation
-from agent.conversation.service import ConversationError
+from agent.conversation.service import ConversationError, TurnOutcome
 from agent.conversation.state import ConversationState
 from agent.guardrails.output_checks import ascii_host
 from web.auth import TokenError, mint_resume_token, read_customer_token, read_resume_token
@@ -373,6 +375,9 @@ class CustomerSession:
         self.state = conv.state
         return conv
 
+    async def _turn(self, call: Callable[..., TurnOutcome], *args: Any) -> TurnOutcome:
+        return await to_thread.run_sync(call, *args, limiter=self.ctx.turn_threads)
+
     async def _ack(self, client_id: str, seq: int | None, duplicate: bool = False) -> None:
         await self.conn.send({"type": "ack", "id": client_id, "seq": seq, "duplicate": duplicate})
 
@@ -391,7 +396,7 @@ class CustomerSession:
             text, confirms = frame.text, None
         self._turns_in_flight += 1
         try:
-            outcome = await run_in_threadpool(
+            outcome = await self._turn(
                 self.ctx.service.customer_message, self.conv_id, text, frame.id, confirms
             )
             await self._ack(frame.id, outcome.customer_seq, outcome.duplicate)
@@ -419,7 +424,7 @@ class CustomerSession:
             raise ConversationError("conversation_closed", "this conversation is closed")
         await self.conn.send({"type": "typing", "on": True, "who": "assistant"})
         try:
-            outcome = await run_in_threadpool(self.ctx.service.request_human, self.conv_id)
+            outcome = await self._turn(self.ctx.service.request_human, self.conv_id)
             await self._ack(frame.id, outcome.customer_seq)
             await self.cursor.flush()
         finally:
