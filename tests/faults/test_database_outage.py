@@ -10,18 +10,28 @@ import asyncio
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from agent.db.engine import create_db_engine
-from tests.faults.kit import ChatClient, CuttableProxy, Server, assert_transcript_sound, transcript
+from tests.faults.kit import (
+    ChatClient,
+    CuttableProxy,
+    Server,
+    assert_transcript_sound,
+    transcript,
+    wait_until,
+)
+from tests.faults.test_kill_restart import fail_fast, llm_env
+from tests.llm.scripted_openai import ScriptedOpenAI, reply
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 OUTAGE_SECONDS = 4.0
-DURING = ["When is my next payment due?", "How much do I owe right now?", "How can I pay?"]
+DURING = ["When is my next payment due?", "How much do I owe right now?"]
 AFTER = ["What's my payoff amount?", "Do I have any late fees?"]
 
 
@@ -38,34 +48,60 @@ def database(postgres_available: str) -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture
+def scripted() -> Iterator[ScriptedOpenAI]:
+    with ScriptedOpenAI() as server:
+        yield server
+
+
 def test_the_database_away_for_a_few_seconds(
-    tmp_path: Path, postgres_available: str, database: str
+    tmp_path: Path, postgres_available: str, database: str, scripted: ScriptedOpenAI
 ) -> None:
+    """One turn is in flight when the link is cut (its model answer is held until then),
+    the others arrive while it is down."""
     url = make_url(postgres_available)
     proxy = CuttableProxy(url.host or "127.0.0.1", url.port or 5432)
     through_proxy = url.set(host="127.0.0.1", port=proxy.port, database=database)
+    fail_fast(scripted)  # the offline engine answers every turn but the held one
     server = Server(
-        tmp_path, {"LOAN_AGENT_DATABASE_URL": through_proxy.render_as_string(hide_password=False)}
+        tmp_path,
+        {
+            **llm_env(scripted),
+            "LOAN_AGENT_DATABASE_URL": through_proxy.render_as_string(hide_password=False),
+        },
     )
     try:
         server.start()
-        asyncio.run(_outage(server, proxy))
+        conversation_id, customer_texts = asyncio.run(_outage(server, proxy, scripted))
     finally:
         server.stop()
         proxy.close()
+        scripted.reset()
+    remembered = checkpointed_customer_texts(url.set(database=database), conversation_id)
+    assert len(remembered) == len(set(remembered)), remembered  # no turn remembered twice
+    assert set(remembered) <= set(customer_texts)  # none the transcript lacks
 
 
-async def _outage(server: Server, proxy: CuttableProxy) -> None:
+async def _outage(
+    server: Server, proxy: CuttableProxy, scripted: ScriptedOpenAI
+) -> tuple[str, list[str]]:
     client = await ChatClient.open(server.ws_url, token=server.customer_token("C100"))
     await client.message("before", "What is my balance?")
     seq = int((await client.turn_done("before"))["seq"])
     await client.wait(lambda: client.replies_to(seq), what="the first answer")
 
+    asked = len(scripted.requests)
+    scripted.script(reply("Thanks for asking; I'm here to help with your loan.", delay=2.0))
+    await client.message("in-flight", "Can you tell me about my loan?")
+    await asyncio.to_thread(
+        wait_until, lambda: len(scripted.requests) > asked, what="the model call"
+    )
     proxy.cut()
     loop = asyncio.get_running_loop()
     back_at = loop.time() + OUTAGE_SECONDS
-    during = {f"during-{i}": t for i, t in enumerate(DURING)}
-    for client_id, text_ in during.items():
+    during = {"in-flight": "Can you tell me about my loan?"}
+    during.update({f"during-{i}": t for i, t in enumerate(DURING)})
+    for client_id, text_ in list(during.items())[1:]:
         await client.message(client_id, text_)
     answers = {client_id: await client.answer(client_id) for client_id in during}
     await asyncio.sleep(max(0.0, back_at - loop.time()))
@@ -102,6 +138,8 @@ async def _outage(server: Server, proxy: CuttableProxy) -> None:
     for seq in acked.values():
         assert len(replay.replies_to(seq)) == 1
     await client.close()
+    texts = [m["content"] for m in replay.messages.values() if m["role"] == "customer"]
+    return client.conversation_id, texts
 
 
 async def resend_until_stored(client: ChatClient, client_id: str, text_: str) -> dict:
@@ -116,3 +154,21 @@ async def resend_until_stored(client: ChatClient, client_id: str, text_: str) ->
         client.errors.pop(client_id, None)
         await asyncio.sleep(float(answer.get("retry_after") or min(0.5 * 2**attempt, 5.0)))
     return answer
+
+
+def checkpointed_customer_texts(url: Any, conversation_id: str) -> list[str]:
+    """What the PostgreSQL checkpoint remembers the customer saying in a conversation."""
+    from langchain_core.messages import HumanMessage
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg import Connection
+    from psycopg.rows import dict_row
+
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with Connection.connect(dsn, autocommit=True, row_factory=dict_row) as connection:
+        found = PostgresSaver(connection).get_tuple(
+            {"configurable": {"thread_id": conversation_id, "checkpoint_ns": ""}}
+        )
+    if found is None:
+        return []
+    messages = found.checkpoint["channel_values"].get("messages", [])
+    return [str(m.content) for m in messages if isinstance(m, HumanMessage)]
