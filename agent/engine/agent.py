@@ -152,6 +152,14 @@ class ServicingAgent:
         else:
             text = _text_of(final)
         model = "offline-fallback" if ctx.model_events else self.model_name
+        if ctx.model_events:  # an incident supervisors see (flags), not only in the audit
+            errors = [e for event in ctx.model_events for e in event.get("errors", [])]
+            ctx.flags.append(
+                (
+                    "llm_fallback",
+                    "the LLM failed, the offline engine answered: " + "; ".join(errors),
+                )
+            )
         return AgentReply(text=text, new_messages=new, tool_calls=tool_calls, model=model)
 
     def keep_turn(self, conversation_id: str) -> None:

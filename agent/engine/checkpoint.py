@@ -26,6 +26,9 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.memory import InMemorySaver
 
+# How long a turn waits for a checkpoint connection before it fails ("try again").
+CHECKPOINT_POOL_TIMEOUT_SECONDS = 5.0
+
 
 def make_checkpointer(database_url: str | None) -> Any:
     if database_url is None or database_url in ("sqlite://", "sqlite:///:memory:"):
@@ -40,16 +43,24 @@ def make_checkpointer(database_url: str | None) -> Any:
         return saver
     if database_url.startswith(("postgresql", "postgres")):
         from langgraph.checkpoint.postgres import PostgresSaver
-        from psycopg import Connection
         from psycopg.rows import dict_row
+        from psycopg_pool import ConnectionPool
 
         url = database_url.replace("postgresql+psycopg://", "postgresql://").replace(
             "postgresql+psycopg2://", "postgresql://"
         )
-        connection = Connection.connect(
-            url, autocommit=True, prepare_threshold=0, row_factory=dict_row
+        # A pool that checks a connection before lending it: after the database was away,
+        # the next turn reconnects instead of failing on a dead connection for good.
+        pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=4,
+            timeout=CHECKPOINT_POOL_TIMEOUT_SECONDS,
+            kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+            check=ConnectionPool.check_connection,
+            open=True,
         )
-        saver = PostgresSaver(connection)
+        saver = PostgresSaver(pool)
         saver.setup()
         return saver
     raise ValueError(f"no checkpointer for database URL {database_url!r}")

@@ -22,6 +22,8 @@ from agent.conversation.events import conversation_channel
 from agent.conversation.models import Conversation
 from agent.conversation.service import ConversationError, TurnOutcome
 from agent.conversation.state import ConversationState
+from agent.conversation.turn import TRY_AGAIN
+from agent.db.errors import database_unavailable
 from agent.guardrails.output_checks import ascii_host
 from web.auth import TokenError, mint_resume_token, read_customer_token, read_resume_token
 from web.client_address import client_address
@@ -37,6 +39,8 @@ CLOSE_POLICY = 1008  # protocol misuse
 CLOSE_UNAUTHORIZED = 4401  # bad or expired sign-in token
 MAX_BAD_FRAMES = 20
 WORK_QUEUE = 32  # chat frames waiting for their turn on one socket
+# Seconds between attempts to deliver what a failed read (the database away) left unsent.
+REDELIVERY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
 CUSTOMER_ENDED = "ended_by_customer"
 
 
@@ -181,6 +185,7 @@ class CustomerSession:
         self.cursor: TranscriptCursor | None = None
         self._turns_in_flight = 0
         self._deferred_seq = 0  # the newest message event seen while a turn was in flight
+        self._redelivery: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
         current = await run_in_threadpool(last_seq, self.ctx, self.conv_id)
@@ -229,6 +234,8 @@ class CustomerSession:
             self._ready.set()
             await self._receive_loop()
         finally:
+            if self._redelivery is not None:
+                tasks.append(self._redelivery)
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -242,7 +249,13 @@ class CustomerSession:
             ready.set()
             async for event in events:
                 await self._ready.wait()
-                await self._on_event(event)
+                try:
+                    await self._on_event(event)
+                except Exception:  # the database away: the socket stays, delivery resumes
+                    log.warning(
+                        "event not delivered (conversation %s)", self.conv_id, exc_info=True
+                    )
+                    self._redeliver()
 
     async def _on_event(self, event: dict[str, Any]) -> None:
         assert self.cursor is not None
@@ -293,7 +306,45 @@ class CustomerSession:
         await self._ready.wait()
         while True:
             await asyncio.sleep(self.ctx.limits.queue_refresh_seconds)
-            await self._send_queue_status()
+            try:
+                await self._send_queue_status()
+            except Exception as exc:  # the database away: the next tick tries again
+                if not database_unavailable(exc):
+                    raise
+
+    async def _deliver(self, outcome: TurnOutcome | None = None) -> None:
+        """Send the transcript's new messages: a turn's own from its outcome (no read of
+        what was just written) when nothing is missing before them. When the database
+        cannot be read just now (after the frame was acknowledged: the client must not
+        get an error for it too), delivery is retried in the background; the cursor
+        sends each seq once."""
+        assert self.cursor is not None
+        try:
+            if outcome is None or outcome.duplicate:
+                await self.cursor.flush()
+            else:
+                stored = [m for m in [outcome.customer, *outcome.replies] if m is not None]
+                await self.cursor.deliver(stored, outcome.proposal)
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            log.warning("delivery deferred (conversation %s): %s", self.conv_id, exc)
+            self._redeliver()
+
+    def _redeliver(self) -> None:
+        if self._redelivery is None or self._redelivery.done():
+            self._redelivery = asyncio.create_task(self._redeliver_later())
+
+    async def _redeliver_later(self) -> None:
+        assert self.cursor is not None
+        for delay in REDELIVERY_DELAYS:
+            await asyncio.sleep(delay)
+            try:
+                await self.cursor.flush()
+                return
+            except Exception as exc:
+                if not database_unavailable(exc):
+                    raise
 
     # --- frames from the customer -----------------------------------------------------------
 
@@ -354,7 +405,11 @@ class CustomerSession:
                 await self._handle(frame)
             except ConversationError as exc:
                 await self.conn.send(p.error(exc.code, str(exc), client_id))
-            except Exception:  # a core failure must not take the socket (or server) down
+            except Exception as exc:  # a core failure must not take the socket (or server) down
+                if database_unavailable(exc):  # busy or away; nothing was acknowledged
+                    log.warning("chat frame refused (conversation %s): %s", self.conv_id, exc)
+                    await self.conn.send(p.error("try_again", TRY_AGAIN, client_id))
+                    continue
                 log.exception("chat frame failed (conversation %s)", self.conv_id)
                 await self.conn.send(
                     p.error("internal_error", "something went wrong; please try again", client_id)
@@ -400,17 +455,13 @@ class CustomerSession:
                 self.ctx.service.customer_message, self.conv_id, text, frame.id, confirms
             )
             await self._ack(frame.id, outcome.customer_seq, outcome.duplicate)
-            if outcome.duplicate:
-                await self.cursor.flush()
-            else:
+            if not outcome.duplicate:
                 self.state = outcome.state
-                # What the turn stored, from memory: no read of what was just written.
-                messages = [m for m in [outcome.customer, *outcome.replies] if m is not None]
-                await self.cursor.deliver(messages, outcome.proposal)
+            await self._deliver(outcome)
         finally:
             self._turns_in_flight -= 1
             if self._deferred_seq > self.cursor.sent_seq:
-                await self.cursor.flush()  # a message that came while the turn ran
+                await self._deliver()  # a message that came while the turn ran
             if ai_turn:
                 await self.conn.send({"type": "typing", "on": False, "who": "assistant"})
 
@@ -426,7 +477,7 @@ class CustomerSession:
         try:
             outcome = await self._turn(self.ctx.service.request_human, self.conv_id)
             await self._ack(frame.id, outcome.customer_seq)
-            await self.cursor.flush()
+            await self._deliver()
         finally:
             await self.conn.send({"type": "typing", "on": False, "who": "assistant"})
 
@@ -438,7 +489,7 @@ class CustomerSession:
             return
         await run_in_threadpool(self.ctx.service.close, self.conv_id, None, CUSTOMER_ENDED)
         await self._ack(frame.id, None)
-        await self.cursor.flush()
+        await self._deliver()
 
     async def _rate(self, frame: p.Rate) -> None:
         conv = await self._current()
