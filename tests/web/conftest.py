@@ -207,9 +207,11 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless chromium for the whole session (contexts isolate the tests)."""
+    """One headless chromium per module (contexts isolate the tests). Not per session:
+    Playwright's sync API keeps an event loop running on the main thread while it is
+    open, and later modules' asyncio.run would refuse to start."""
     if not CHROMIUM.exists():
         pytest.skip(
             "browser tests need Debian's chromium at /usr/bin/chromium "
