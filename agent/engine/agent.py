@@ -15,6 +15,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from agent.engine.checkpoint import TurnCheckpoints
+from agent.engine.direct_loop import DirectAgentLoop
 from agent.engine.middleware import (
     LoggedModelFallback,
     OutputGuardMiddleware,
@@ -83,7 +84,11 @@ class ServicingAgent:
         embedder: Embedder,
         checkpointer: Any,
         llm: BaseChatModel | None = None,
+        direct_loop: bool = True,
     ) -> None:
+        """``direct_loop``: the offline engine's turns run in :class:`DirectAgentLoop`
+        (the same middleware, tools and checkpoint without the graph runtime); False runs
+        them through the LangGraph graph (the parity tests compare the two)."""
         prompts = settings.prompts_dir
         # A turn's checkpoint is kept only once the transcript has stored the turn.
         self.checkpoints = TurnCheckpoints(checkpointer)
@@ -110,12 +115,18 @@ class ServicingAgent:
             model = llm
             self.model_name = getattr(llm, "model_name", None) or "llm"
             middleware.append(LoggedModelFallback(self.offline))
+        tools = servicing_tools()
         self.graph = create_agent(
             model,
-            tools=servicing_tools(),
+            tools=tools,
             middleware=middleware,
             context_schema=ConversationContext,
             checkpointer=self.checkpoints,
+        )
+        self.direct = (
+            DirectAgentLoop(self.graph, model, tools, middleware)
+            if direct_loop and llm is None
+            else None
         )
 
     def routine_probability(self, text: str) -> float:
@@ -125,6 +136,16 @@ class ServicingAgent:
         return routine_probability(self.offline.brain.matcher, text)
 
     def run(self, ctx: ConversationContext, messages: list[BaseMessage]) -> AgentReply:
+        all_messages = (
+            self.direct.invoke(ctx.conversation_id, messages, ctx)
+            if self.direct is not None
+            else self._run_graph(ctx, messages)
+        )
+        return self._reply(ctx, all_messages)
+
+    def _run_graph(
+        self, ctx: ConversationContext, messages: list[BaseMessage]
+    ) -> list[BaseMessage]:
         # max_concurrency=1: the tools of one model answer run one after the other, in
         # order. LangGraph's ToolNode otherwise runs them in parallel threads, and they
         # share this turn's database session and context (a model that sends the same
@@ -141,7 +162,9 @@ class ServicingAgent:
         state = self.graph.invoke(
             {"messages": messages}, config=config, context=ctx, durability="exit"
         )
-        all_messages: list[BaseMessage] = state["messages"]
+        return list(state["messages"])
+
+    def _reply(self, ctx: ConversationContext, all_messages: list[BaseMessage]) -> AgentReply:
         last_human = max(i for i, m in enumerate(all_messages) if isinstance(m, HumanMessage))
         new = all_messages[last_human + 1 :]
         tool_calls = [call for m in new if isinstance(m, AIMessage) for call in m.tool_calls]

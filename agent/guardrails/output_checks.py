@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from agent.language.amounts import money_mentions
@@ -20,6 +21,10 @@ from agent.language.loan_numbers import canonical, loan_numbers_shown
 from agent.language.phones import phone_digits, phone_mentions
 from agent.policy.config import PolicyConfig
 from agent.policy.formatting import format_date
+
+# Every reply is checked against every tool result of its conversation, and those repeat
+# from turn to turn: what a text contains is computed once per text (pure functions).
+TEXT_CACHE_SIZE = 4096
 
 MONTHS = "|".join(MONTH_NAMES)
 DATE_RE = re.compile(rf"\b({MONTHS})\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,\s*(\d{{4}}))?\b")
@@ -61,7 +66,8 @@ class Link:
     kind: str  # url | pseudo | email | bare
 
 
-def links_in(text: str) -> list[Link]:
+@lru_cache(maxsize=TEXT_CACHE_SIZE)
+def links_in(text: str) -> tuple[Link, ...]:
     """Everything in ``text`` that a browser, the widget or a reader could follow as a
     link, in order (trailing sentence punctuation is not part of a link)."""
     found: list[Link] = []
@@ -76,9 +82,10 @@ def links_in(text: str) -> list[Link]:
             raw = m[0].rstrip(_TRAILING) or m[0]
             found.append(Link(m.start(), m.start() + len(raw), raw, kind))
         masked = pattern.sub(lambda m: " " * len(m[0]), masked)
-    return sorted(found, key=lambda link: link.start)
+    return tuple(sorted(found, key=lambda link: link.start))
 
 
+@lru_cache(maxsize=TEXT_CACHE_SIZE)
 def without_urls(text: str) -> str:
     """``text`` with every link blanked out (loan numbers and figures in links are not
     statements)."""
@@ -178,6 +185,18 @@ def check_links(
 
 def policy_phones(policy: PolicyConfig) -> list[str]:
     """The phone numbers the policy file gives (support line, crisis line, any other)."""
+    cached = _POLICY_PHONES.get(id(policy))
+    if cached is None or cached[0] is not policy:  # an id can be reused once freed
+        cached = (policy, tuple(_policy_phones(policy)))
+        _POLICY_PHONES[id(policy)] = cached
+    return list(cached[1])
+
+
+# A policy is loaded once per process and never changes; walking it costs ~1 ms a reply.
+_POLICY_PHONES: dict[int, tuple[PolicyConfig, tuple[str, ...]]] = {}
+
+
+def _policy_phones(policy: PolicyConfig) -> list[str]:
     numbers = [policy.lender.support_phone, policy.crisis_line]
 
     def walk(value: object) -> None:
@@ -212,10 +231,11 @@ def check_phones(reply: str, allowed: Iterable[str]) -> list[Violation]:
 # --- figures ----------------------------------------------------------------------------
 
 
-def money_values(text: str) -> set[Decimal]:
+@lru_cache(maxsize=TEXT_CACHE_SIZE)
+def money_values(text: str) -> frozenset[Decimal]:
     """The amounts ``text`` states in any form ("$1,234", "165 dollars", "USD 165",
     "165.00", "one hundred and sixty-five dollars"), links set aside."""
-    return {value for _, _, value in money_mentions(without_urls(text))}
+    return frozenset(value for _, _, value in money_mentions(without_urls(text)))
 
 
 def evidence_amounts(texts: Iterable[str]) -> set[Decimal]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 
@@ -120,7 +121,8 @@ class PhoneMention:
 _EXTENSION = re.compile(r"\s*(?:x|ext\.?|extension)\s*\d+$", re.IGNORECASE)
 
 
-def phone_mentions(text: str) -> list[PhoneMention]:
+@lru_cache(maxsize=4096)  # replies and tool results repeat; a pure function of the text
+def phone_mentions(text: str) -> tuple[PhoneMention, ...]:
     """Every phone number written in ``text`` (a reply, a template), in order, however it
     is punctuated: "1-900-555-0142", "(900) 555-0142", "+1 900 555 0142", "900.555.0142",
     "555-0142", "+44 20 7946 0958". A run of digits that is part of a word, an amount or a
@@ -138,4 +140,4 @@ def phone_mentions(text: str) -> list[PhoneMention]:
         bare_local = len(groups) == 1 and len(groups[0]) == 7  # "5550142": a reference?
         if number.lstrip("(").startswith("+") or (phone_shaped(groups) and not bare_local):
             found.append(PhoneMention(match.start, match.end, match.raw_string))
-    return found
+    return tuple(found)

@@ -183,7 +183,7 @@ def test_a_short_number_never_stands_for_a_longer_one_it_is_not(policy) -> None:
     ],
 )
 def test_dates_amounts_loan_numbers_and_zip_codes_are_not_phone_numbers(reply: str) -> None:
-    assert phone_mentions(reply) == []
+    assert phone_mentions(reply) == ()
 
 
 # --- amounts in any form ------------------------------------------------------------------

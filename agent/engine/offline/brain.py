@@ -168,7 +168,7 @@ class OfflineBrain(TaskHandlers):
             out = self._task(turn, index, task)
             if out.tool is not None:
                 return out
-            if out.text:
+            if out.text and out.text not in parts:  # two tasks refused alike: say it once
                 parts.append(out.text)
             new_state = new_state.merged(out.state)
         return Step(text=" ".join(parts), state=new_state)
@@ -506,6 +506,9 @@ class OfflineBrain(TaskHandlers):
         return [t.on_loan(loan).at(TaskStatus.NEW) for t in state.pending_tasks]
 
 
+UNAVAILABLE = "That couldn't be done just now."
+
+
 def _parse_result(message: ToolMessage, tags: dict[str, str | None]) -> dict[str, Any]:
     try:
         value = json.loads(str(message.content))
@@ -513,6 +516,10 @@ def _parse_result(message: ToolMessage, tags: dict[str, str | None]) -> dict[str
         value = {"status": "error", "error": "unreadable"}
     if not isinstance(value, dict):
         value = {"status": "error", "error": "unreadable"}
+    if value.get("status") != "ok":
+        # A result that is not the tool's own (a cap's refusal, a broken call) carries no
+        # message for the customer; the handlers put one in their refusals.
+        value.setdefault("message", UNAVAILABLE)
     value["_tag"] = tags.get(message.tool_call_id)
     return value
 
