@@ -29,6 +29,7 @@ from typing import Any
 
 from agent.conversation.results import ConversationError, TurnOutcome
 from agent.conversation.turn import TRY_AGAIN
+from agent.runtime import settle_heap
 from agent.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -231,6 +232,7 @@ def worker_main(settings: Settings, conn: Connection) -> None:
     except BaseException as exc:
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
+    settle_heap()
     conn.send(("ready",))
     while True:
         try:

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from agent import turn_workers
 from agent.conversation.broker import Broker
-from agent.runtime import Engines, build_engines, database_engine
+from agent.runtime import Engines, build_engines, database_engine, settle_heap
 from agent.seeding import refuse_unsafe_start
 from agent.settings import Settings, get_settings
 from web import errors
@@ -56,6 +56,8 @@ def create_app(
                 workers = turn_workers.TurnWorkers(settings, settings.turn_workers)
                 await run_in_threadpool(workers.start)
                 app.state.web.use_turn_workers(workers, settings.turn_workers)
+            if engines is None:
+                settle_heap()
             log.info("ready")
         try:
             yield

@@ -38,6 +38,11 @@ def make_checkpointer(database_url: str | None) -> Any:
 
         path = database_url.split("///", 1)[-1] + ".checkpoints"
         connection = sqlite3.connect(path, check_same_thread=False, timeout=30)
+        # WAL: a turn worker reading its conversation's checkpoint never blocks another
+        # writing one (in the default rollback journal they wait on each other, in
+        # SQLite's growing back-off). A crash loses no committed write in WAL either.
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")  # as the ledger's (agent/db/engine.py)
         saver = SqliteSaver(connection)
         saver.setup()
         return saver
