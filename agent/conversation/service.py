@@ -100,8 +100,11 @@ class ConversationService:
                 created_at=now,
                 updated_at=now,
             )
+            # No flush before the commit: the rows are written together at the commit,
+            # so the write gate (one writer at a time on a SQLite file) is held for those
+            # few statements only; the server process's threads can wait for the GIL, and
+            # every turn worker would wait behind them (README, "Load").
             session.add(conv)
-            session.flush()
             self.tx.event(
                 session, conv, "started", data={"channel": channel, "verified": conv.verified}
             )
