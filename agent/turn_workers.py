@@ -134,9 +134,19 @@ class TurnWorkers:
         client_message_id: str | None = None,
         confirms: str | None = None,
     ) -> TurnOutcome:
+        return self._call(("turn", conversation_id, text, client_message_id, confirms))
+
+    def start_conversation(self, channel: str, customer_id: str | None, verified: bool) -> str:
+        """Start a conversation in a worker; its id. The server process writes nothing on
+        its own: its threads wait for the GIL behind a busy event loop, and a write gate
+        held there for a few statements made both workers wait hundreds of milliseconds
+        (README, "Load")."""
+        return self._call(("start", channel, customer_id, verified))
+
+    def _call(self, request: tuple[Any, ...]) -> Any:
         worker = self._checkout()
         try:
-            worker.conn.send(("turn", conversation_id, text, client_message_id, confirms))
+            worker.conn.send(request)
             if not worker.conn.poll(self._turn_timeout):
                 raise TimeoutError(f"no answer within {self._turn_timeout:.0f} s")
             reply = worker.conn.recv()
@@ -241,16 +251,20 @@ def worker_main(settings: Settings, conn: Connection) -> None:
             return  # the server is gone
         if request[0] == "stop":
             return
-        conn.send(_take(service, request[1:]))
+        conn.send(_run(service, request[0], request[1:]))
 
 
-def _take(service: Any, args: tuple[Any, ...]) -> tuple[Any, ...]:
+def _run(service: Any, kind: str, args: tuple[Any, ...]) -> tuple[Any, ...]:
     try:
+        if kind == "start":
+            channel, customer_id, verified = args
+            conv = service.start(channel=channel, customer_id=customer_id, verified=verified)
+            return ("ok", conv.id)
         return ("ok", service.take_turn(*args))
     except ConversationError as exc:
         return ("refused", exc.code, str(exc))
     except Exception as exc:
-        log.exception("turn failed in a worker (conversation %s)", args[0])
+        log.exception("%s failed in a worker (%s)", kind, args[0])
         return ("failed", f"{type(exc).__name__}: {exc}")
 
 

@@ -45,6 +45,10 @@ class TurnRunner(Protocol):
         self, conversation_id: str, text: str, client_message_id: str | None, confirms: str | None
     ) -> TurnOutcome: ...
 
+    def start_conversation(self, channel: str, customer_id: str | None, verified: bool) -> str:
+        """Start a conversation there; its id."""
+        ...
+
 
 class ConversationService:
     def __init__(
@@ -83,6 +87,8 @@ class ConversationService:
     def start(
         self, *, channel: str = "widget", customer_id: str | None = None, verified: bool = False
     ) -> Conversation:
+        if self.turn_runner is not None:  # the writes of this process go to the workers
+            return self.get(self.turn_runner.start_conversation(channel, customer_id, verified))
         with self.sessions() as session:
             timezone = "America/New_York"
             if customer_id is not None:

@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from agent.audit.log import verify_chain
 from agent.conversation.events import conversation_channel
-from agent.conversation.models import Message
+from agent.conversation.models import ConversationEvent, Message
 from agent.conversation.results import ConversationError
 from agent.db.engine import create_db_engine, create_schema
 from agent.db.write_gate import begin_write
@@ -100,6 +100,29 @@ def test_a_resent_message_is_stored_once_and_refusals_keep_their_code(worker_set
     with pytest.raises(ConversationError) as unknown:
         service.customer_message("no-such-conversation", "hello")
     assert unknown.value.code == "unknown_conversation"
+
+
+def test_conversations_start_in_a_worker_and_the_server_process_writes_nothing(
+    worker_setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server process's threads wait for the GIL behind its event loop: a write gate
+    held there made every turn worker wait (README, "Load"), so it writes nothing."""
+    service, _workers, db = worker_setup
+
+    def no_writes_here(*_args, **_kwargs):
+        raise AssertionError("the server process wrote")
+
+    monkeypatch.setattr(service.tx, "commit", no_writes_here)
+    conv = service.start(customer_id="C100", verified=True)
+    assert conv.customer_id == "C100" and conv.verified and conv.state == "ai"
+    with Session(db) as session:
+        kinds = session.exec(
+            select(ConversationEvent.kind).where(ConversationEvent.conversation_id == conv.id)
+        ).all()
+    assert list(kinds) == ["started"]
+    with pytest.raises(ConversationError) as refused:
+        service.start(customer_id="C999", verified=True)
+    assert refused.value.code == "unknown_customer"
 
 
 def test_a_killed_worker_is_replaced_and_its_customer_told_to_send_again(worker_setup) -> None:

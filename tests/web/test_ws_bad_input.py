@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from starlette.websockets import WebSocketDisconnect
 from web_testkit import SECRET, ChatSocket
 
 from agent.conversation.models import Conversation, Message
+from agent.conversation.results import ConversationError
 from agent.runtime import Engines
 from agent.settings import Settings
 from web.app import create_app
@@ -304,6 +306,27 @@ def test_a_broken_event_broker_is_reported_not_hung(
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
     assert closed.value.code == 1011
+
+
+def test_a_conversation_that_could_not_be_started_asks_the_widget_to_come_back(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A turn worker lost while it started the conversation: "try again", and a close
+    code the widget reconnects on (not the sign-in refusal it gives up on)."""
+    service = client.app.state.web.service  # type: ignore[attr-defined]
+
+    def lost(*args: Any, **kwargs: Any) -> None:
+        raise ConversationError("try_again", "Please try again.")
+
+    monkeypatch.setattr(service, "start", lost)
+    with client.websocket_connect("/ws/chat") as ws:
+        ws.send_json({"type": "hello", "token": mint_customer_token(SECRET, "C100")})
+        assert ws.receive_json()["code"] == "try_again"
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 1013
+    widget = (Path(__file__).resolve().parents[2] / "web" / "static" / "widget.js").read_text()
+    assert "1013: true" not in widget  # not among the codes the widget gives up on
 
 
 def test_a_failing_turn_is_reported_and_the_socket_lives_on(

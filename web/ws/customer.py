@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 CLOSE_POLICY = 1008  # protocol misuse
 CLOSE_UNAUTHORIZED = 4401  # bad or expired sign-in token
+CLOSE_TRY_AGAIN = 1013  # "try again later": the widget reconnects
 MAX_BAD_FRAMES = 20
 WORK_QUEUE = 32  # chat frames waiting for their turn on one socket
 # Seconds between attempts to deliver what a failed read (the database away) left unsent.
@@ -104,7 +105,10 @@ def open_conversation(ctx: WebContext, hello: p.Hello, client_key: str) -> Opene
             channel="widget", customer_id=customer_id, verified=customer_id is not None
         )
     except ConversationError as exc:
-        raise HelloRefused(exc.code, str(exc), CLOSE_UNAUTHORIZED) from exc
+        # A worker lost while it started the conversation: nothing is wrong with the
+        # sign-in, the widget reconnects and asks again.
+        close = CLOSE_TRY_AGAIN if exc.code == "try_again" else CLOSE_UNAUTHORIZED
+        raise HelloRefused(exc.code, str(exc), close) from exc
     return Opened(conv, customer_id, False, problem)
 
 
