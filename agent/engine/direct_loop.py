@@ -59,6 +59,7 @@ class DirectAgentLoop:
         self.graph = graph
         self.model = model
         self.tools = {tool.name: tool for tool in tools}
+        self._tool_list = list(tools)
         self._before_model = [m for m in middleware if _overrides(m, "before_model")]
         # After-model hooks run last middleware first, as in LangGraph's agent (the model
         # call cap counts the call there).
@@ -86,7 +87,7 @@ class DirectAgentLoop:
                 messages=list(state["messages"]),
                 system_message=None,
                 tool_choice=None,
-                tools=list(self.tools.values()),
+                tools=self._tool_list,
                 response_format=None,
                 state=state,  # type: ignore[arg-type]
                 runtime=runtime,
@@ -171,7 +172,7 @@ class DirectAgentLoop:
             stream_writer=lambda _chunk: None,
             tool_call_id=call_id,
             store=None,
-            tools=list(self.tools.values()),
+            tools=self._tool_list,
         )
         try:
             result = tool.invoke(

@@ -99,7 +99,9 @@ class OfflineBrain(TaskHandlers):
                 for call in m.tool_calls:
                     tags[call["id"]] = m.additional_kwargs.get("tag")
             elif isinstance(m, ToolMessage):
-                results.append((m.name or "", _parse_result(m, tags)))
+                results.append(
+                    (m.name or "", _parse_result(m, tags, self.t.render("tool_result_unreadable")))
+                )
         fresh = plan is None
         if plan is None:
             plan = understand(
@@ -506,10 +508,9 @@ class OfflineBrain(TaskHandlers):
         return [t.on_loan(loan).at(TaskStatus.NEW) for t in state.pending_tasks]
 
 
-UNAVAILABLE = "That couldn't be done just now."
-
-
-def _parse_result(message: ToolMessage, tags: dict[str, str | None]) -> dict[str, Any]:
+def _parse_result(
+    message: ToolMessage, tags: dict[str, str | None], unreadable: str
+) -> dict[str, Any]:
     try:
         value = json.loads(str(message.content))
     except (TypeError, ValueError):
@@ -519,7 +520,7 @@ def _parse_result(message: ToolMessage, tags: dict[str, str | None]) -> dict[str
     if value.get("status") != "ok":
         # A result that is not the tool's own (a cap's refusal, a broken call) carries no
         # message for the customer; the handlers put one in their refusals.
-        value.setdefault("message", UNAVAILABLE)
+        value.setdefault("message", unreadable)
     value["_tag"] = tags.get(message.tool_call_id)
     return value
 
