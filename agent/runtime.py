@@ -13,7 +13,9 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from agent.conversation.broker import Broker, broker_from_url
+from agent.conversation.ordering import ConversationOrder
 from agent.conversation.service import ConversationService
+from agent.db.advisory_lock import AdvisoryLocks, is_postgres, startup_lock
 from agent.db.engine import create_db_engine, session_factory
 from agent.engine.agent import ServicingAgent
 from agent.engine.checkpoint import make_checkpointer
@@ -47,7 +49,9 @@ def build_retriever(settings: Settings, embedder: Embedder, ingest_if_needed: bo
     if ingest_if_needed:
         from agent.knowledge.ingest import ingest_from_settings
 
-        log.info("knowledge: %s", ingest_from_settings(settings, embedder=embedder))
+        # Server processes starting together would otherwise all write the index at once.
+        with startup_lock(settings.effective_database_url, settings.data_dir):
+            log.info("knowledge: %s", ingest_from_settings(settings, embedder=embedder))
     return PolicyRetriever.from_settings(settings, embedder=embedder)
 
 
@@ -113,7 +117,15 @@ def build_service(
         retriever=engines.retriever,
         broker=broker or broker_from_url(engines.settings.redis_url),
         clock=clock,
+        order=conversation_order(db),
     )
+
+
+def conversation_order(db: Engine) -> ConversationOrder:
+    """Across processes on PostgreSQL (several servers may share it); in-process on
+    SQLite, whose turn workers take turns only on the server process's order."""
+    url = db.url.render_as_string(hide_password=False)
+    return ConversationOrder(AdvisoryLocks(url) if is_postgres(url) else None)
 
 
 def database_engine(settings: Settings) -> Engine:

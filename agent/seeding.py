@@ -20,6 +20,7 @@ from agent.conversation.staff import (
     password_matches,
     revoke_all_staff_sessions,
 )
+from agent.db.advisory_lock import startup_lock
 from agent.db.engine import create_db_engine
 from agent.db.migrate import upgrade_to_head
 from agent.ledger.demo_book import demo_ledger
@@ -118,7 +119,12 @@ def _demo_staff(session: Session, settings: Settings) -> list[str]:
 def prepare_for_serving(settings: Settings, ingest: bool = True) -> list[str]:
     """Migrate; on first run seed the demo book (demo mode) or say how to load a ledger;
     ingest the policy documents (unless the caller builds the engines next, which ingests
-    what changed with the same embedder)."""
+    what changed with the same embedder). Processes starting together take turns."""
+    with startup_lock(settings.effective_database_url, settings.data_dir):
+        return _prepare(settings, ingest)
+
+
+def _prepare(settings: Settings, ingest: bool) -> list[str]:
     notes = []
     upgrade_to_head(settings.effective_database_url)
     engine = create_db_engine(settings.effective_database_url)

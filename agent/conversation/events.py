@@ -41,7 +41,6 @@ class ConversationEvents:
             conversation_channel(conversation_id),
             {"type": "message", "conversation_id": conversation_id, "message": entry.as_dict()},
         )
-        self.broker.publish(QUEUE_CHANNEL, {"type": "activity", "conversation_id": conversation_id})
 
     def conversation_state(self, conv: Conversation) -> None:
         self.state(conv.id, conv.state, conv.escalation_reason, conv.priority)

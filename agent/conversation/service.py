@@ -9,9 +9,7 @@ transaction, write the turn's results in one short transaction), staff actions
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
@@ -21,6 +19,7 @@ from sqlmodel import Session, col, select
 from agent.conversation.broker import Broker, InProcessBroker
 from agent.conversation.events import ConversationEvents
 from agent.conversation.models import Conversation, Message, StaffUser
+from agent.conversation.ordering import ConversationOrder
 from agent.conversation.results import (
     ConversationError,
     OutgoingMessage,
@@ -63,6 +62,7 @@ class ConversationService:
         retriever: Any | None = None,
         broker: Broker | None = None,
         clock: Callable[[], datetime] | None = None,
+        order: ConversationOrder | None = None,
     ) -> None:
         self.sessions = sessions
         self.settings = settings
@@ -75,8 +75,9 @@ class ConversationService:
         self.events = ConversationEvents(self.broker)
         self.clock = clock or utcnow
         self.tx = Transcript(lambda: self.clock())
-        # Orders one conversation's turns and staff actions inside this process.
-        self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        # One conversation's turns and staff actions one at a time (across processes on
+        # PostgreSQL: agent.conversation.ordering).
+        self.order = order or ConversationOrder()
         self._turns = CustomerTurns(self)
         # Where customer turns run when not in this process (agent.turn_workers).
         self.turn_runner: TurnRunner | None = None
@@ -154,7 +155,7 @@ class ConversationService:
         ``stale_proposal`` unless that proposal is the one waiting for an answer now."""
         if self.turn_runner is None:
             return self._turns.customer_message(conversation_id, text, client_message_id, confirms)
-        with self._locks[conversation_id]:
+        with self.order.hold(conversation_id):
             outcome = self.turn_runner.take(conversation_id, text, client_message_id, confirms)
         self.events.turn(outcome)
         return outcome

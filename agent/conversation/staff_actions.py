@@ -46,7 +46,7 @@ class StaffActions:
         inside one process.
         """
         tx = self.s.tx
-        with self.s._locks[conversation_id], self.s.sessions() as session:
+        with self.s.order.hold(conversation_id), self.s.sessions() as session:
             result = session.exec(
                 update(Conversation)
                 .where(
@@ -102,7 +102,7 @@ class StaffActions:
         if len(text) > self.s.settings.max_message_chars * 2:
             raise ConversationError("message_too_long", "the message is too long")
         tx = self.s.tx
-        with self.s._locks[conversation_id], self.s.sessions() as session:
+        with self.s.order.hold(conversation_id), self.s.sessions() as session:
             conv = self._staff_conversation(session, conversation_id, staff)
             message = tx.store(
                 session,
@@ -127,7 +127,7 @@ class StaffActions:
 
     def hand_back(self, conversation_id: str, staff: StaffUser) -> Conversation:
         tx = self.s.tx
-        with self.s._locks[conversation_id], self.s.sessions() as session:
+        with self.s.order.hold(conversation_id), self.s.sessions() as session:
             conv = self._staff_conversation(session, conversation_id, staff)
             tx.transition(session, conv, ConversationState.AI, staff=staff)
             conv.assigned_staff_id = None
@@ -143,7 +143,7 @@ class StaffActions:
         self, conversation_id: str, staff: StaffUser | None, disposition: str
     ) -> Conversation:
         tx = self.s.tx
-        with self.s._locks[conversation_id], self.s.sessions() as session:
+        with self.s.order.hold(conversation_id), self.s.sessions() as session:
             conv = session.get(Conversation, conversation_id)
             if conv is None:
                 raise ConversationError("unknown_conversation", "no such conversation")
@@ -177,7 +177,7 @@ class StaffActions:
         """A notice in the transcript from outside the chat (a payment made on the payment
         page); nothing for a closed or unknown conversation."""
         tx = self.s.tx
-        with self.s._locks[conversation_id], self.s.sessions() as session:
+        with self.s.order.hold(conversation_id), self.s.sessions() as session:
             conv = session.get(Conversation, conversation_id)
             if conv is None or conv.state == ConversationState.CLOSED:
                 return None

@@ -24,8 +24,9 @@ seq — when the run wrote nothing; otherwise, or when the retries fail, everyth
 turn is rolled back (ledger writes with it), the checkpoint is forgotten, and the
 customer gets ``try_again``: nothing of the message was stored, send it again.
 
-Per-conversation ordering: the service's lock serialises the three phases of one
-conversation's turns with its staff actions inside a process.
+Per-conversation ordering: the service's order (:mod:`agent.conversation.ordering`)
+serialises the three phases of one conversation's turns with its staff actions, inside a
+process and, on PostgreSQL, across the server processes.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ class CustomerTurns:
         client_message_id: str | None = None,
         confirms: str | None = None,
     ) -> TurnOutcome:
-        with self.s._locks[conversation_id]:
+        with self.s.order.hold(conversation_id):
             outcome = self.take(conversation_id, text, client_message_id, confirms)
         self.s.events.turn(outcome)
         return outcome

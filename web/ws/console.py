@@ -130,7 +130,7 @@ class ConsoleSession:
         async with self.ctx.service.broker.subscribe(QUEUE_CHANNEL) as events:
             ready.set()
             async for event in events:
-                if event.get("type") == "state":
+                if event.get("type") in ("state", "resync"):
                     self._queue_dirty.set()
 
     async def _queue_sender(self) -> None:
@@ -212,6 +212,20 @@ class ConsoleSession:
                 elif event.get("type") == "state":
                     await cursor.flush()
                     await self.conn.send(_state_frame(event))
+                elif event.get("type") == "resync":  # events may have been missed
+                    await cursor.flush()
+                    await self.conn.send(await run_in_threadpool(self._state_now, conversation_id))
+
+    def _state_now(self, conversation_id: str) -> dict[str, Any]:
+        conv = self.ctx.service.get(conversation_id)
+        return _state_frame(
+            {
+                "conversation_id": conv.id,
+                "state": conv.state,
+                "reason": conv.escalation_reason,
+                "priority": conv.priority,
+            }
+        )
 
     async def _typing(self, conversation_id: str) -> None:
         now = time.monotonic()

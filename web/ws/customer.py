@@ -282,10 +282,25 @@ class CustomerSession:
             await self._send_queue_status()
         elif kind == "reply_draft":
             await self._draft(event)
+        elif kind == "resync":
+            await self._resync()
         elif kind == "activity" and event.get("kind") == "typing":
             await self.conn.send(
                 {"type": "typing", "on": True, "who": "agent", "author": event.get("author")}
             )
+
+    async def _resync(self) -> None:
+        """Events may have been missed (the event bus reconnected): read the record."""
+        assert self.cursor is not None
+        await self.cursor.flush()
+        conv = await run_in_threadpool(self.ctx.service.get, self.conv_id)
+        if conv.state != self.state:
+            self.state = conv.state
+            await self.conn.send(
+                {"type": "state", "state": self.state, "reason": conv.escalation_reason}
+            )
+            self._last_queue = None
+        await self._send_queue_status()
 
     async def _draft(self, event: dict[str, Any]) -> None:
         """A streamed reply, as far as it passed the output checks; the stored message that
