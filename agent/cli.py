@@ -74,14 +74,24 @@ def seed(ledger_file: Path | None, today) -> None:
 @main.command()
 @click.option("--host", default=None)
 @click.option("--port", type=int, default=None)
-def serve(host: str | None, port: int | None) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Server processes sharing the port; more than one needs PostgreSQL and Redis.",
+)
+def serve(host: str | None, port: int | None, workers: int) -> None:
     """Migrate, seed the demo on first run (demo mode), ingest the knowledge base, serve."""
     import uvicorn
 
     from agent.db.engine import create_db_engine
+    from agent.runtime import several_processes_problem
     from agent.seeding import UnsafeStart, prepare_for_serving, refuse_unsafe_start
 
     settings = _settings()
+    if workers > 1 and (problem := several_processes_problem(settings)):
+        raise click.ClickException(problem)
     try:
         refuse_unsafe_start(settings, create_db_engine(settings.effective_database_url))
     except UnsafeStart as exc:
@@ -101,6 +111,7 @@ def serve(host: str | None, port: int | None) -> None:
         host=host,
         port=port,
         log_level=settings.log_level.lower(),
+        workers=workers,
         proxy_headers=False,  # X-Forwarded-For is read by the app, from trusted proxies only
     )
 

@@ -15,7 +15,12 @@ from sqlalchemy.engine import Engine
 from agent.conversation.broker import Broker, broker_from_url
 from agent.conversation.ordering import ConversationOrder
 from agent.conversation.service import ConversationService
-from agent.db.advisory_lock import AdvisoryLocks, is_postgres, startup_lock
+from agent.db.advisory_lock import (
+    AdvisoryLocks,
+    InstanceRegistration,
+    is_postgres,
+    startup_lock,
+)
 from agent.db.engine import create_db_engine, session_factory
 from agent.engine.agent import ServicingAgent
 from agent.engine.checkpoint import make_checkpointer
@@ -126,6 +131,45 @@ def conversation_order(db: Engine) -> ConversationOrder:
     SQLite, whose turn workers take turns only on the server process's order."""
     url = db.url.render_as_string(hide_password=False)
     return ConversationOrder(AdvisoryLocks(url) if is_postgres(url) else None)
+
+
+def several_processes_problem(settings: Settings) -> str | None:
+    """Why these settings cannot serve from several processes at once, if they cannot."""
+    if not is_postgres(settings.effective_database_url):
+        return (
+            "several server processes need PostgreSQL "
+            "(LOAN_AGENT_DATABASE_URL=postgresql+psycopg://user@host/db): on the embedded "
+            "SQLite file use one process, with LOAN_AGENT_TURN_WORKERS for the cores"
+        )
+    if not settings.redis_url:
+        return (
+            "several server processes need Redis (LOAN_AGENT_REDIS_URL=redis://host:6379/0), "
+            "so that a customer and the person helping them see each other live whichever "
+            "process each is connected to, and rate limits count across processes"
+        )
+    return None
+
+
+def register_instance(settings: Settings) -> InstanceRegistration | None:
+    """Count this server among those on its PostgreSQL database, and warn when others run
+    there without Redis: their customers and staff would not see each other live."""
+    url = settings.effective_database_url
+    if not is_postgres(url):
+        return None
+    try:
+        registration = InstanceRegistration(url)
+        others = registration.count() - 1
+    except Exception as exc:  # the database away: serving goes on, the check is skipped
+        log.warning("could not count the server instances on the database: %s", exc)
+        return None
+    if others > 0 and not settings.redis_url:
+        log.warning(
+            "%d other server instance(s) run on this database without Redis "
+            "(LOAN_AGENT_REDIS_URL): a customer and the person helping them on different "
+            "instances will not see each other's messages live",
+            others,
+        )
+    return registration
 
 
 def database_engine(settings: Settings) -> Engine:

@@ -79,6 +79,32 @@ def postgres_engine(postgres_available: str) -> Iterator[Engine]:
     admin.dispose()
 
 
+def create_postgres_database(base_url: str) -> str:
+    """A new, empty database on the test PostgreSQL; its name."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_db_engine(base_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return name
+
+
+def drop_postgres_database(base_url: str, name: str) -> None:
+    admin = create_db_engine(base_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def postgres_database(postgres_available: str) -> Iterator[str]:
+    """A database of its own on the test PostgreSQL (for servers that migrate it), dropped
+    afterwards; its name."""
+    name = create_postgres_database(postgres_available)
+    yield name
+    drop_postgres_database(postgres_available, name)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_engine(request: pytest.FixtureRequest) -> Engine:
     """Runs the test on SQLite and on PostgreSQL."""

@@ -77,6 +77,7 @@ def install(
         "LOAN_AGENT_STAFF_AGENT_PASSWORD",
         "LOAN_AGENT_STAFF_SUPERVISOR_PASSWORD",
         "LOAN_AGENT_DATABASE_URL",
+        "LOAN_AGENT_REDIS_URL",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # no developer's .env
@@ -149,6 +150,21 @@ def test_serve_refuses_an_unsafe_production_start(install: Install) -> None:
     assert "LOAN_AGENT_SECRET_KEY is not set" in result.output
     assert "LOAN_AGENT_DEMO is on" in result.output
     assert install.served == []
+
+
+def test_serve_with_several_processes_needs_postgres_and_redis(install: Install) -> None:
+    result = install.run("serve", "--workers", "2", LOAN_AGENT_DEMO="1")
+    assert result.exit_code != 0 and install.served == []
+    if install.database_url.startswith("sqlite"):
+        assert "several server processes need PostgreSQL" in result.output
+        return
+    assert "several server processes need Redis (LOAN_AGENT_REDIS_URL" in result.output
+    # With both, the processes are started (uvicorn's workers on one port).
+    result = install.run(
+        "serve", "--workers", "2", LOAN_AGENT_DEMO="1", LOAN_AGENT_REDIS_URL="redis://redis:6379/0"
+    )
+    assert result.exit_code == 0, result.output
+    assert install.served[0]["workers"] == 2
 
 
 def test_serve_refuses_while_a_demo_staff_password_is_in_use(install: Install) -> None:

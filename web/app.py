@@ -19,7 +19,13 @@ from starlette.concurrency import run_in_threadpool
 
 from agent import turn_workers
 from agent.conversation.broker import Broker
-from agent.runtime import Engines, build_engines, database_engine, settle_heap
+from agent.runtime import (
+    Engines,
+    build_engines,
+    database_engine,
+    register_instance,
+    settle_heap,
+)
 from agent.seeding import refuse_unsafe_start
 from agent.settings import Settings, get_settings
 from web import errors
@@ -59,12 +65,18 @@ def create_app(
             if engines is None:
                 settle_heap()
             log.info("ready")
+        registration = await run_in_threadpool(register_instance, settings)
         try:
             yield
         finally:
-            runner = getattr(app.state.web.service, "turn_runner", None)
+            service = app.state.web.service
+            runner = getattr(service, "turn_runner", None)
             if runner is not None:
                 await run_in_threadpool(runner.close)
+            await run_in_threadpool(service.broker.close)
+            await run_in_threadpool(service.order.close)
+            if registration is not None:
+                await run_in_threadpool(registration.close)
 
     app = FastAPI(
         title="Harbor Consumer Finance — servicing chat",

@@ -29,6 +29,10 @@ class Broker(Protocol):
         """An async context manager yielding an async iterator of events."""
         ...
 
+    def close(self) -> None:
+        """Send what is still queued (briefly) and stop."""
+        ...
+
 
 class InProcessBroker:
     """Fan-out inside one process. ``publish`` may be called from any thread."""
@@ -62,6 +66,11 @@ class InProcessBroker:
         finally:
             with self._lock:
                 self._subscribers[channel].discard(entry)
+                if not self._subscribers[channel]:
+                    del self._subscribers[channel]
+
+    def close(self) -> None:
+        pass
 
 
 class BrokerUnavailable(RuntimeError):
@@ -125,6 +134,7 @@ class RedisBroker:
             await listener.close()
 
     def close(self) -> None:
+        self._publisher.flush(timeout=2.0)
         self._publisher.close()
 
 
@@ -316,9 +326,14 @@ class _Publisher:
         return True
 
     def close(self) -> None:
+        """Stop the thread; a later ``put`` starts another (a test app opened again)."""
         with self._ready:
-            self._closed = True
+            thread, self._closed = self._thread, True
             self._ready.notify_all()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5.0)
+        with self._ready:
+            self._thread, self._closed = None, False
 
     def _start(self) -> None:
         self._pid = os.getpid()
@@ -339,7 +354,7 @@ class _Publisher:
             with self._ready:
                 while not self._unsent and not self._closed:
                     self._ready.wait()
-                if self._closed and not self._unsent:
+                if self._closed or self._thread is not threading.current_thread():
                     client.close()
                     return
                 size = min(PUBLISH_BATCH, len(self._unsent))

@@ -48,10 +48,23 @@ def is_postgres(url: str) -> bool:
     return url.startswith(("postgresql", "postgres"))
 
 
-def libpq_url(url: str) -> str:
-    """A SQLAlchemy URL as libpq takes it (without the ``+driver``)."""
-    scheme, rest = url.split("://", 1)
-    return f"{scheme.split('+', 1)[0]}://{rest}"
+def libpq_conninfo(url: str) -> str:
+    """A SQLAlchemy URL as libpq takes it: its parts, query options included (a
+    ``?options=-csearch_path=x`` is fine to SQLAlchemy, not as a libpq URI)."""
+    from psycopg.conninfo import make_conninfo
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    parts: dict[str, object] = {
+        "host": parsed.host,
+        "port": parsed.port,
+        "user": parsed.username,
+        "password": parsed.password,
+        "dbname": parsed.database,
+    }
+    for name, value in parsed.query.items():
+        parts[name] = value if isinstance(value, str) else value[-1]
+    return make_conninfo(**{k: v for k, v in parts.items() if v is not None})
 
 
 def lock_key(name: str) -> int:
@@ -68,7 +81,7 @@ class AdvisoryLocks:
     """
 
     def __init__(self, url: str, *, connect_timeout: float = 5.0) -> None:
-        self._url = libpq_url(url)
+        self._url = libpq_conninfo(url)
         self._connect_timeout = connect_timeout
         self._connection: Any = None
         self._pid: int | None = None
@@ -186,7 +199,7 @@ class InstanceRegistration:
     def __init__(self, url: str) -> None:
         import psycopg
 
-        self._connection = psycopg.connect(libpq_url(url), autocommit=True, connect_timeout=5)
+        self._connection = psycopg.connect(libpq_conninfo(url), autocommit=True, connect_timeout=5)
         for slot in range(os.getpid() % 100_000, os.getpid() % 100_000 + 1_000):
             row = self._connection.execute(
                 "SELECT pg_try_advisory_lock(%s, %s)", (INSTANCE_NAMESPACE, slot)

@@ -13,6 +13,8 @@ from sqlmodel import Session, SQLModel, create_engine
 from agent.db.write_gate import install_write_gate
 
 WRITE_GATE_ENABLED = True
+PG_POOL_SIZE = 10
+PG_MAX_OVERFLOW = 20
 
 
 def create_db_engine(url: str, *, echo: bool = False) -> Engine:
@@ -35,7 +37,13 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
         if not memory and WRITE_GATE_ENABLED:
             install_write_gate(engine, Path(f"{db_path}.write-gate"))
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    # Per process, as many as the web server's thread pool uses at once (40) at most;
+    # several server processes must fit under the database's max_connections (100 by
+    # default on PostgreSQL): two processes take at most 2 x 30, plus one for the
+    # conversations' advisory locks each.
+    return create_engine(
+        url, echo=echo, pool_pre_ping=True, pool_size=PG_POOL_SIZE, max_overflow=PG_MAX_OVERFLOW
+    )
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

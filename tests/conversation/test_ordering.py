@@ -182,3 +182,67 @@ def test_starting_processes_take_turns_on_a_sqlite_file(tmp_path) -> None:
     for thread in threads:
         thread.join()
     assert overlaps == [1, 1, 1, 1]
+
+
+@pytest.mark.postgres
+def test_two_servers_on_one_database_store_a_resent_message_once(engines, postgres_engine) -> None:
+    """Two services with their own orders (as two server processes have): the same message
+    sent to both at the same moment is taken once; the other gets the stored answer."""
+    import yaml
+    from sqlmodel import Session
+
+    from agent.ledger.loader import parse_ledger, write_ledger
+    from agent.runtime import build_service
+    from tests.tools.conftest import BOOK
+
+    with Session(postgres_engine) as session:
+        write_ledger(session, parse_ledger(yaml.safe_load(BOOK), "book"))
+        session.commit()
+    first, second = build_service(engines, postgres_engine), build_service(engines, postgres_engine)
+    assert first.order.across_processes and second.order.across_processes
+    conv = first.start(channel="widget", customer_id="C100", verified=True)
+    outcomes = []
+    threads = [
+        threading.Thread(
+            target=lambda s=service: outcomes.append(
+                s.customer_message(conv.id, "When is my next payment due?", "m-1")
+            )
+        )
+        for service in (first, second)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert sorted(o.duplicate for o in outcomes) == [False, True]
+        assert outcomes[0].customer_seq == outcomes[1].customer_seq
+        assert [m.role for m in first.transcript(conv.id)].count("customer") == 1
+    finally:
+        first.order.close()
+        second.order.close()
+
+
+@pytest.mark.postgres
+def test_a_second_instance_without_redis_is_warned_about(
+    postgres_available: str, caplog: pytest.LogCaptureFixture, tmp_path
+) -> None:
+    from agent.runtime import register_instance
+    from agent.settings import Settings
+
+    alone = Settings(database_url=postgres_available, data_dir=tmp_path)
+    first = register_instance(alone)
+    try:
+        assert first is not None
+        assert "without Redis" not in caplog.text  # alone on the database
+        second = register_instance(alone)
+        assert second is not None
+        assert "1 other server instance(s) run on this database without Redis" in caplog.text
+        second.close()
+        caplog.clear()
+        shared = Settings(database_url=postgres_available, data_dir=tmp_path, redis_url="redis://r")
+        with_redis = register_instance(shared)
+        assert with_redis is not None and "without Redis" not in caplog.text
+        with_redis.close()
+    finally:
+        first.close()

@@ -41,6 +41,7 @@ class Server:
 
     data_dir: Path
     env: dict[str, str] = field(default_factory=dict)
+    args: list[str] = field(default_factory=list)  # more options for ``serve``
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
@@ -73,7 +74,7 @@ class Server:
             log.write(f"\n--- start {self.starts + 1} ---\n".encode())
             log.flush()
             self.process = subprocess.Popen(
-                server_command("product", self.port),
+                [*server_command("product", self.port), *self.args],
                 cwd=self.data_dir,
                 env=env,
                 stdout=log,

@@ -7,16 +7,13 @@ was acknowledged is lost."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from agent.db.engine import create_db_engine
 from tests.faults.kit import (
     ChatClient,
     CuttableProxy,
@@ -36,16 +33,8 @@ AFTER = ["What's my payoff amount?", "Do I have any late fees?"]
 
 
 @pytest.fixture
-def database(postgres_available: str) -> Iterator[str]:
-    """A database of its own on the test PostgreSQL (the server migrates it), dropped after."""
-    name = f"faults_{uuid.uuid4().hex[:10]}"
-    admin = create_db_engine(postgres_available).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield name
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+def database(postgres_database: str) -> str:
+    return postgres_database
 
 
 @pytest.fixture

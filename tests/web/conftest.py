@@ -87,24 +87,21 @@ def seed(db: Engine, engines: Engines, staff_hashes: dict[str, str]) -> None:
 
 
 @pytest.fixture
-def db_engine(engines: Engines, staff_hashes: dict[str, str]) -> Iterator[Engine]:
-    engine = create_db_engine("sqlite://")
-    create_schema(engine)
-    seed(engine, engines, staff_hashes)
-    yield engine
-    # Not disposed: in-memory SQLite is one shared connection (StaticPool), and a socket's
-    # last database read may still be running in a worker thread after the test client
-    # closed; closing the connection under it crashed the interpreter (a segfault in
-    # sqlite3). The engine goes with its last reference.
-
-
-@pytest.fixture
-def file_db(tmp_path: Path, engines: Engines, staff_hashes: dict[str, str]) -> Iterator[Engine]:
+def db_engine(tmp_path: Path, engines: Engines, staff_hashes: dict[str, str]) -> Iterator[Engine]:
+    """A database file of its own, with a connection per thread as in production: an
+    in-memory database is one connection shared by every thread, where one socket's
+    session ending rolled back another's unfinished write (seen: a conversation's
+    ``started`` event refused by its foreign key)."""
     engine = create_db_engine(f"sqlite:///{tmp_path / 'web.db'}")
     create_schema(engine)
     seed(engine, engines, staff_hashes)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def file_db(db_engine: Engine) -> Engine:
+    return db_engine
 
 
 @pytest.fixture

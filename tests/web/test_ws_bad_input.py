@@ -295,6 +295,9 @@ class BrokenBroker:
         raise ConnectionError("redis is down")
         yield  # pragma: no cover
 
+    def close(self) -> None:
+        return None
+
 
 def test_a_broken_event_broker_is_reported_not_hung(
     web_settings: Settings, engines: Engines, db_engine: Engine
