@@ -86,6 +86,11 @@ def append_events(
         # Before the process lock: waiting for SQLite's write lock (or the write gate)
         # while holding it would deadlock with a writer that appends next.
         _sqlite_write_lock(session)
+    elif dialect == "postgresql":
+        # The caller's other writes go out before the chain's lock is taken: every writer
+        # on the database waits for that lock until this transaction commits, so only the
+        # chain's own read and insert happen under it.
+        session.flush()
     with _process_lock:
         if dialect == "postgresql":
             session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_PG_LOCK_KEY))

@@ -167,12 +167,8 @@ class AdvisoryLocks:
 def startup_lock(database_url: str, data_dir: Path, timeout: float = 300.0) -> Iterator[None]:
     """Held while a starting process migrates, seeds or ingests; others wait their turn."""
     if is_postgres(database_url):
-        locks = AdvisoryLocks(database_url)
-        try:
-            with locks.hold(STARTUP_KEY, timeout):
-                yield
-        finally:
-            locks.close()
+        with postgres_startup_lock(database_url, timeout):
+            yield
         return
     if database_url in ("sqlite://", "sqlite:///:memory:"):
         with nullcontext():
@@ -185,6 +181,16 @@ def startup_lock(database_url: str, data_dir: Path, timeout: float = 300.0) -> I
         yield
     finally:
         os.close(fd)  # closing gives the flock back
+
+
+@contextmanager
+def postgres_startup_lock(database_url: str, timeout: float = 300.0) -> Iterator[None]:
+    locks = AdvisoryLocks(database_url)
+    try:
+        with locks.hold(STARTUP_KEY, timeout):
+            yield
+    finally:
+        locks.close()
 
 
 class InstanceRegistration:
