@@ -207,6 +207,7 @@ class CustomerTurns:
             return draft  # with a person (or waiting for one): the AI never answers
         turn = conv.customer_message_count + 1
         ctx = self._context(session, conv, verdict.text, turn=turn, audits=draft.audits)
+        ctx.know_loan_ids(read.own_loans)
         ctx.confirming = confirms
         draft.ctx = ctx
         parts, audits = draft.parts, draft.audits

@@ -34,9 +34,7 @@ def session_facts(ctx: ConversationContext) -> dict[str, Any]:
         "turn": ctx.turn,
     }
     if ctx.verified and ctx.customer_id:
-        from agent.ledger.repository import get_customer
-
-        customer = get_customer(ctx.session, ctx.customer_id)  # the session's identity map
+        customer = ctx.own_customer()
         facts["customer_first_name"] = customer.name.split()[0] if customer else None
         facts["customer_loans"] = list(ctx.own_loan_ids())
     return facts

@@ -47,37 +47,56 @@ class ConversationContext:
     # model answer being streamed (set by the output guard middleware).
     draft_sink: Any | None = None
     reply_draft: Any | None = None
+    # Read once a turn, per customer (verification may change whose they are mid-turn).
+    # Held here because the session's identity map keeps objects only while someone
+    # does: each read of the customer or their loans was a query again.
     _loan_ids: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
-    _contact: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    _loans: dict[str, list[Any]] = field(default_factory=dict, repr=False)
+    _customer: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def today(self) -> date:
         return self.now.date()
 
+    def own_customer(self) -> Any | None:
+        """The verified customer's record (none before verification)."""
+        if not (self.verified and self.customer_id):
+            return None
+        if self.customer_id not in self._customer:
+            from agent.ledger.repository import get_customer
+
+            self._customer[self.customer_id] = get_customer(self.session, self.customer_id)
+        return self._customer[self.customer_id]
+
+    def own_loans(self) -> list[Any]:
+        """The verified customer's loans, by id (none before verification)."""
+        if not (self.verified and self.customer_id):
+            return []
+        if self.customer_id not in self._loans:
+            from agent.ledger.repository import customer_loans
+
+            self._loans[self.customer_id] = customer_loans(self.session, self.customer_id)
+        return self._loans[self.customer_id]
+
     def own_loan_ids(self) -> tuple[str, ...]:
-        """The verified customer's loan ids (none before verification); read once a turn."""
+        """The verified customer's loan ids (none before verification)."""
         if not (self.verified and self.customer_id):
             return ()
         if self.customer_id not in self._loan_ids:
-            from agent.ledger.repository import customer_loans
-
-            self._loan_ids[self.customer_id] = tuple(
-                loan.id for loan in customer_loans(self.session, self.customer_id)
-            )
+            self._loan_ids[self.customer_id] = tuple(loan.id for loan in self.own_loans())
         return self._loan_ids[self.customer_id]
+
+    def know_loan_ids(self, loan_ids: list[str] | None) -> None:
+        """The loan ids the turn already read (before its run) for the session's customer."""
+        if loan_ids is not None and self.verified and self.customer_id:
+            self._loan_ids[self.customer_id] = tuple(loan_ids)
 
     def own_contact_details(self) -> tuple[str, ...]:
         """The verified customer's phone number and e-mail address on file (none before
         verification): the only ones besides the lender's a reply may give."""
-        if not (self.verified and self.customer_id):
-            return ()
-        if self.customer_id not in self._contact:
-            from agent.ledger.repository import get_customer
-
-            customer = get_customer(self.session, self.customer_id)
-            details = (customer.phone, customer.email) if customer else ()
-            self._contact[self.customer_id] = tuple(d for d in details if d)
-        return self._contact[self.customer_id]
+        customer = self.own_customer()
+        details = (customer.phone, customer.email) if customer else ()
+        return tuple(d for d in details if d)
 
     @property
     def subject_customer_id(self) -> str | None:

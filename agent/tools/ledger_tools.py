@@ -134,9 +134,7 @@ def verify_identity(ctx: ConversationContext, date_of_birth: str, postal_code: s
 
 
 def _own_loans(ctx: ConversationContext) -> list[Loan]:
-    if not ctx.verified or ctx.customer_id is None:
-        return []
-    return repo.customer_loans(ctx.session, ctx.customer_id)
+    return list(ctx.own_loans())
 
 
 def _authorized_loan(ctx: ConversationContext, loan_id: str | None) -> Loan | str:
