@@ -42,8 +42,9 @@ class ConversationOrder:
     def across_processes(self) -> bool:
         return self._across is not None
 
-    def __len__(self) -> int:
-        """Conversations held or waited for in this process now."""
+    def held(self) -> int:
+        """Conversations held or waited for in this process now (a method, not ``len``:
+        an empty order must not be falsy, ``order or default`` would drop it)."""
         with self._guard:
             return len(self._entries)
 

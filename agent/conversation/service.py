@@ -77,7 +77,7 @@ class ConversationService:
         self.tx = Transcript(lambda: self.clock())
         # One conversation's turns and staff actions one at a time (across processes on
         # PostgreSQL: agent.conversation.ordering).
-        self.order = order if order is not None else ConversationOrder()  # empty is falsy
+        self.order = order or ConversationOrder()
         self._turns = CustomerTurns(self)
         # Where customer turns run when not in this process (agent.turn_workers).
         self.turn_runner: TurnRunner | None = None

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 # The first key of the two-key form, so this product's locks never meet another's.
 NAMESPACE = 0x4C41  # "LA"
 STARTUP_KEY = 1
-INSTANCE_NAMESPACE = 0x4C42  # one lock per running server instance (see ``count_instances``)
+INSTANCE_NAMESPACE = 0x4C42  # one lock per running server instance (``count_instances``)
 FIRST_WAIT_SECONDS = 0.002
 LONGEST_WAIT_SECONDS = 0.05
 
@@ -193,6 +193,17 @@ def postgres_startup_lock(database_url: str, timeout: float = 300.0) -> Iterator
         locks.close()
 
 
+def count_instances(connection: Any) -> int:
+    """Server instances registered on ``connection``'s database (:class:`InstanceRegistration`)."""
+    row = connection.execute(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+        "AND classid = %s AND objsubid = 2 AND database = "
+        "(SELECT oid FROM pg_database WHERE datname = current_database())",
+        (INSTANCE_NAMESPACE,),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
 class InstanceRegistration:
     """This server instance, counted among those running on one PostgreSQL database.
 
@@ -214,13 +225,7 @@ class InstanceRegistration:
                 break
 
     def count(self) -> int:
-        row = self._connection.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-            "AND classid = %s AND objsubid = 2 AND database = "
-            "(SELECT oid FROM pg_database WHERE datname = current_database())",
-            (INSTANCE_NAMESPACE,),
-        ).fetchone()
-        return int(row[0]) if row else 1
+        return count_instances(self._connection)
 
     def close(self) -> None:
         with suppress(Exception):

@@ -28,7 +28,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agent.db.advisory_lock import postgres_startup_lock
+from agent.db.advisory_lock import libpq_conninfo, postgres_startup_lock
 
 # How long a turn waits for a checkpoint connection before it fails ("try again").
 CHECKPOINT_POOL_TIMEOUT_SECONDS = 5.0
@@ -55,13 +55,10 @@ def make_checkpointer(database_url: str | None) -> Any:
         from psycopg.rows import dict_row
         from psycopg_pool import ConnectionPool
 
-        url = database_url.replace("postgresql+psycopg://", "postgresql://").replace(
-            "postgresql+psycopg2://", "postgresql://"
-        )
         # A pool that checks a connection before lending it: after the database was away,
         # the next turn reconnects instead of failing on a dead connection for good.
         pool = ConnectionPool(
-            url,
+            libpq_conninfo(database_url),
             min_size=1,
             max_size=POSTGRES_SAVERS,
             timeout=CHECKPOINT_POOL_TIMEOUT_SECONDS,

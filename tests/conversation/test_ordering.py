@@ -35,18 +35,18 @@ def test_one_conversation_at_a_time_and_the_table_shrinks_back() -> None:
     for thread in threads:
         thread.start()
     with order.hold("c2"):  # another conversation is not held up meanwhile
-        assert len(order) >= 1
+        assert order.held() >= 1
     for thread in threads:
         thread.join()
     assert overlaps == [1] * 8
-    assert len(order) == 0  # nobody holds or waits: nothing kept
+    assert order.held() == 0  # nobody holds or waits: nothing kept
 
 
 def test_a_failed_hold_leaves_nothing_behind() -> None:
     order = ConversationOrder()
     with pytest.raises(RuntimeError), order.hold("c1"):
         raise RuntimeError("the turn failed")
-    assert len(order) == 0
+    assert order.held() == 0
     with order.hold("c1"):  # and the conversation can be held again
         pass
 
@@ -141,47 +141,37 @@ def test_the_database_away_is_try_again_not_a_crash() -> None:
     with pytest.raises(ConversationError) as refused, order.hold("c1"):
         pass
     assert refused.value.code == "try_again"
-    assert len(order) == 0
+    assert order.held() == 0
+
+
+def _overlaps_of_starts(database_url: str, data_dir) -> list[int]:
+    """How many of four starting processes (threads here) were inside at each entry."""
+    inside: list[int] = []
+    overlaps: list[int] = []
+
+    def start(n: int) -> None:
+        with startup_lock(database_url, data_dir):
+            inside.append(n)
+            overlaps.append(len(inside))
+            time.sleep(0.05)
+            inside.remove(n)
+
+    threads = [threading.Thread(target=start, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return overlaps
 
 
 @pytest.mark.postgres
 def test_starting_processes_take_turns(postgres_available: str, tmp_path) -> None:
-    inside: list[int] = []
-    overlaps: list[int] = []
-
-    def start(n: int) -> None:
-        with startup_lock(postgres_available, tmp_path):
-            inside.append(n)
-            overlaps.append(len(inside))
-            time.sleep(0.05)
-            inside.remove(n)
-
-    threads = [threading.Thread(target=start, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert overlaps == [1, 1, 1, 1]
+    assert _overlaps_of_starts(postgres_available, tmp_path) == [1, 1, 1, 1]
 
 
 def test_starting_processes_take_turns_on_a_sqlite_file(tmp_path) -> None:
-    inside: list[int] = []
-    overlaps: list[int] = []
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
-
-    def start(n: int) -> None:
-        with startup_lock(url, tmp_path):
-            inside.append(n)
-            overlaps.append(len(inside))
-            time.sleep(0.05)
-            inside.remove(n)
-
-    threads = [threading.Thread(target=start, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert overlaps == [1, 1, 1, 1]
+    assert _overlaps_of_starts(url, tmp_path) == [1, 1, 1, 1]
 
 
 @pytest.mark.postgres

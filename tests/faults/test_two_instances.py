@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.engine import make_url
 from websockets.asyncio.client import connect
 
-from agent.db.advisory_lock import INSTANCE_NAMESPACE, libpq_conninfo
+from agent.db.advisory_lock import count_instances, libpq_conninfo
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.faults.kit import (
     FRAME_TIMEOUT,
@@ -230,13 +230,7 @@ def _instances_on(database_url: str) -> int:
     import psycopg
 
     with psycopg.connect(libpq_conninfo(database_url), autocommit=True) as connection:
-        row = connection.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-            "AND classid = %s AND database = "
-            "(SELECT oid FROM pg_database WHERE datname = current_database())",
-            (INSTANCE_NAMESPACE,),
-        ).fetchone()
-    return int(row[0]) if row else 0
+        return count_instances(connection)
 
 
 def test_serve_with_two_worker_processes(
