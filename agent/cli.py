@@ -428,6 +428,9 @@ def _add_training_commands() -> None:
     from agent.guardrails.cli import train_escalation
 
     train_group.add_command(train_escalation)
+    from agent.learning.cli import add_language_commands  # train languages, language-report
+
+    add_language_commands(main, train_group)
 
 
 _add_training_commands()

@@ -29,6 +29,7 @@ from agent.guardrails.availability import load_guardrail, probe_input_guards
 from agent.guardrails.escalation import EscalationClassifier
 from agent.guardrails.input_pipeline import InputGuards
 from agent.knowledge.embeddings import Embedder, embedder_from_settings
+from agent.language.detect import preload as preload_language_detector
 from agent.policy.config import PolicyConfig, load_policy
 from agent.settings import Settings
 
@@ -77,6 +78,7 @@ def build_engines(
         checkpointer = make_checkpointer(settings.effective_database_url)
     agent = ServicingAgent(settings, policy, embedder, checkpointer, llm=llm)
     guards = build_input_guards(embedder, policy, agent.routine_probability)
+    preload_language_detector()  # its models load lazily: not inside a customer's turn
     retriever = build_retriever(settings, embedder, ingest_if_needed)
     return Engines(settings, policy, embedder, agent, guards, agent.templates, retriever)
 

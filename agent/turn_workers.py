@@ -136,12 +136,14 @@ class TurnWorkers:
     ) -> TurnOutcome:
         return self._call(("turn", conversation_id, text, client_message_id, confirms))
 
-    def start_conversation(self, channel: str, customer_id: str | None, verified: bool) -> str:
+    def start_conversation(
+        self, channel: str, customer_id: str | None, verified: bool, language: str | None = None
+    ) -> str:
         """Start a conversation in a worker; its id. The server process writes nothing on
         its own: its threads wait for the GIL behind a busy event loop, and a write gate
         held there for a few statements made both workers wait hundreds of milliseconds
         (README, "Load")."""
-        return self._call(("start", channel, customer_id, verified))
+        return self._call(("start", channel, customer_id, verified, language))
 
     def _call(self, request: tuple[Any, ...]) -> Any:
         worker = self._checkout()
@@ -257,8 +259,10 @@ def worker_main(settings: Settings, conn: Connection) -> None:
 def _run(service: Any, kind: str, args: tuple[Any, ...]) -> tuple[Any, ...]:
     try:
         if kind == "start":
-            channel, customer_id, verified = args
-            conv = service.start(channel=channel, customer_id=customer_id, verified=verified)
+            channel, customer_id, verified, language = args
+            conv = service.start(
+                channel=channel, customer_id=customer_id, verified=verified, language=language
+            )
             return ("ok", conv.id)
         return ("ok", service.take_turn(*args))
     except ConversationError as exc:

@@ -10,6 +10,8 @@ from sqlmodel import Session, col, select
 
 from agent.conversation.models import Conversation, Message, StaffUser
 from agent.conversation.state import ConversationState
+from agent.language.detect import DEFAULT as DEFAULT_LANGUAGE
+from agent.language.detect import LANGUAGE_NAMES
 from agent.tools.context import EscalationRequest
 
 AVERAGE_HANDLE_MINUTES = 4
@@ -86,14 +88,17 @@ def handoff_packet(
         .limit(6)
     ).all()
     last_customer = next((m.content for m in recent if m.role == "customer"), "")
+    language = LANGUAGE_NAMES.get(conv.language, conv.language)
+    writes_in = "" if conv.language == DEFAULT_LANGUAGE else f" The customer writes in {language}."
     summary = (
         f"{request.reason.replace('_', ' ').capitalize()} ({request.priority} "
-        f"priority). {request.summary} Last customer message: "
+        f"priority). {request.summary}{writes_in} Last customer message: "
         f'"{last_customer[:300]}"'
     )
     return {
         "reason": request.reason,
         "priority": request.priority,
+        "language": conv.language,
         "summary": summary,
         "evidence": request.evidence,
         "verification": {

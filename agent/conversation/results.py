@@ -52,6 +52,8 @@ class TurnOutcome:
     duplicate: bool = False
     # The Yes / No card of the last reply, when it asks a yes (agent.conversation.proposals).
     proposal: dict[str, str] | None = None
+    # The conversation's language after the turn ("en", "zh", "es"; not on duplicates).
+    language: str | None = None
 
     @property
     def reply_text(self) -> str:

@@ -31,6 +31,8 @@ from agent.conversation.transcript import Transcript
 from agent.conversation.turn import CustomerTurns
 from agent.db.types import utcnow
 from agent.engine.templates import Templates
+from agent.language.detect import DEFAULT as DEFAULT_LANGUAGE
+from agent.language.detect import is_supported
 from agent.ledger import repository as repo
 from agent.policy.config import EscalationReason, PolicyConfig
 from agent.settings import Settings
@@ -44,7 +46,9 @@ class TurnRunner(Protocol):
         self, conversation_id: str, text: str, client_message_id: str | None, confirms: str | None
     ) -> TurnOutcome: ...
 
-    def start_conversation(self, channel: str, customer_id: str | None, verified: bool) -> str:
+    def start_conversation(
+        self, channel: str, customer_id: str | None, verified: bool, language: str | None = None
+    ) -> str:
         """Start a conversation there; its id."""
         ...
 
@@ -86,17 +90,29 @@ class ConversationService:
     # --- starting and reading ----------------------------------------------------------
 
     def start(
-        self, *, channel: str = "widget", customer_id: str | None = None, verified: bool = False
+        self,
+        *,
+        channel: str = "widget",
+        customer_id: str | None = None,
+        verified: bool = False,
+        language: str | None = None,
     ) -> Conversation:
+        """``language``: the page's, for a conversation with no customer language on file
+        (an anonymous visitor of a Spanish site); the customer's on file comes first."""
         if self.turn_runner is not None:  # the writes of this process go to the workers
-            return self.get(self.turn_runner.start_conversation(channel, customer_id, verified))
+            return self.get(
+                self.turn_runner.start_conversation(channel, customer_id, verified, language)
+            )
         with self.sessions() as session:
             timezone = "America/New_York"
+            language = language if is_supported(language) else DEFAULT_LANGUAGE
             if customer_id is not None:
                 customer = repo.get_customer(session, customer_id)
                 if customer is None:
                     raise ConversationError("unknown_customer", "unknown customer for session")
                 timezone = customer.timezone
+                if is_supported(customer.language) and customer.language != DEFAULT_LANGUAGE:
+                    language = customer.language
             now = self.clock()
             conv = Conversation(
                 id=uuid.uuid4().hex,
@@ -104,6 +120,7 @@ class ConversationService:
                 customer_id=customer_id,
                 verified=verified and customer_id is not None,
                 timezone=timezone,
+                language=language,
                 created_at=now,
                 updated_at=now,
             )
@@ -171,8 +188,15 @@ class ConversationService:
         return self._turns.take(conversation_id, text, client_message_id, confirms)
 
     def request_human(self, conversation_id: str) -> TurnOutcome:
-        """The widget's "talk to a person" button: the same as asking in words."""
-        return self.customer_message(conversation_id, "I would like to talk to a person, please.")
+        """The widget's "talk to a person" button: the same as asking in words (in the
+        conversation's language, which the words then keep)."""
+        language = self.get(conversation_id).language
+        return self.customer_message(conversation_id, self.t.get("parts.request_person", language))
+
+    def answer_words(self, answer: str, language: str) -> str:
+        """What the transcript shows for a Yes / No button: the customer's turn, with the
+        answer's words in the conversation's language."""
+        return self.t.get(f"parts.answer_{answer}", language)
 
     def handoff_packet(
         self, session: Session, conv: Conversation, request: EscalationRequest

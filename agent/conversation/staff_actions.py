@@ -32,6 +32,7 @@ class StaffActions:
                     "position": i + 1,
                     "reason": c.escalation_reason,
                     "priority": c.priority,
+                    "language": c.language,
                     "customer_id": c.customer_id if c.verified else None,
                     "verified": c.verified,
                     "waiting_seconds": int((now - (c.queued_at or c.created_at)).total_seconds()),

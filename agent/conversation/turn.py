@@ -48,9 +48,13 @@ from agent.conversation.proposals import proposal_card
 from agent.conversation.results import ConversationError, TurnOutcome, outgoing
 from agent.conversation.state import ConversationState, InvalidTransition
 from agent.conversation.transcript import AuditEntry, guardrail_entry, tool_result_entries
+from agent.engine.templates import joined, listed, replying_in
+from agent.engine.templates import reply_language as _current_language
 from agent.language.confirmation import is_yes
+from agent.language.detect import detect_language
 from agent.language.normalize import clean_text
 from agent.ledger import repository as repo
+from agent.policy.config import EscalationReason
 from agent.tools.context import ConversationContext, EscalationRequest
 from agent.tools.ledger_tools import proposals_shown
 
@@ -85,6 +89,7 @@ class TurnDraft:
     audits: list[AuditEntry] = field(default_factory=list)
     ctx: ConversationContext | None = None
     reply: Any | None = None  # the agent's reply, when the agent ran
+    language: str = "en"  # the message's, which the conversation takes on
 
 
 class CustomerTurns:
@@ -171,11 +176,24 @@ class CustomerTurns:
     def _run_and_write(
         self, read: TurnRead, text: str, client_message_id: str | None, confirms: str | None
     ) -> TurnOutcome:
-        verdict = self.s.guards.check(text, known_loans=read.own_loans)
+        language = detect_language(text, read.conv.language)
+        with replying_in(language):
+            return self._run_and_write_in(read, text, client_message_id, confirms, language)
+
+    def _run_and_write_in(
+        self,
+        read: TurnRead,
+        text: str,
+        client_message_id: str | None,
+        confirms: str | None,
+        language: str,
+    ) -> TurnOutcome:
+        verdict = self.s.guards.check(text, known_loans=read.own_loans, language=language)
         with self.s.sessions() as session:
             flushes: list[int] = []
             event.listen(session, "after_flush", lambda *_: flushes.append(1))
             draft = self._run(session, read, verdict, client_message_id, confirms)
+            draft.language = language
             ledger_written = bool(flushes)
             for attempt in range(1, WRITE_ATTEMPTS + 1):
                 try:
@@ -207,6 +225,8 @@ class CustomerTurns:
             return draft  # with a person (or waiting for one): the AI never answers
         turn = conv.customer_message_count + 1
         ctx = self._context(session, conv, verdict.text, turn=turn, audits=draft.audits)
+        ctx.language = _current_language()
+        ctx.proposal_language = conv.language
         ctx.know_loan_ids(read.own_loans)
         ctx.confirming = confirms
         draft.ctx = ctx
@@ -259,7 +279,7 @@ class CustomerTurns:
         elif turn > self.s.settings.max_customer_messages_per_conversation:
             # A very long conversation: the assistant stops and offers a person; a yes to
             # that offer (or, above, any request for a person) hands over.
-            if ctx.dialogue.get("length_limit_offered") and is_yes(verdict.text):
+            if ctx.dialogue.get("length_limit_offered") and is_yes(verdict.text, ctx.language):
                 ctx.escalation = EscalationRequest(
                     reason="human_request",
                     priority=self.s.policy.priority_for("human_request").value,
@@ -275,7 +295,7 @@ class CustomerTurns:
                 self.s.broker,
                 conv.id,
                 read.last_seq + 1,  # the seq the customer message will get
-                " ".join(
+                joined(
                     p
                     for p in [
                         "" if conv.disclosure_sent else self.s.t.render("disclosure"),
@@ -309,12 +329,14 @@ class CustomerTurns:
             {"seq": customer_msg.seq, "text": verdict.text, "pii_masked": verdict.pii_kinds},
         )
         conv.customer_message_count += 1
+        self._take_language(session, conv, draft.language)
         outcome = TurnOutcome(
             conv.id, conv.state, customer_seq=customer_msg.seq, customer=outgoing(customer_msg)
         )
         if not draft.answers or draft.ctx is None:
             tx.touch(session, conv)
             outcome.state = conv.state
+            outcome.language = conv.language
             tx.commit(session)
             return outcome
 
@@ -330,9 +352,9 @@ class CustomerTurns:
             )
             tx.audit_all(session, tool_result_entries(conv.id, draft.reply.new_messages))
         parts = list(draft.parts)
-        if ctx.escalation is not None and not handoff.mentions_handoff(parts):
+        if ctx.escalation is not None and not self._mentions_handoff(parts):
             parts.append(self.s.t.render(f"escalated.{ctx.escalation.reason}"))
-        text = " ".join(p for p in parts if p)
+        text = joined(parts)
         if not conv.disclosure_sent:
             text = self._with_disclosure(text, verdict.escalation)
             conv.disclosure_sent = True
@@ -351,9 +373,24 @@ class CustomerTurns:
             if queue_msg is not None:
                 outcome.replies.append(outgoing(queue_msg))
         outcome.state = conv.state
+        outcome.language = conv.language
         outcome.proposal = proposal_card(self.s.t, conv)
         tx.commit(session)
         return outcome
+
+    def _take_language(self, session: Session, conv: Conversation, language: str) -> None:
+        """The conversation speaks the language of the customer's last message (shown to
+        staff on the queue, the packet and the review list)."""
+        if language == conv.language:
+            return
+        self.s.tx.audit(
+            session,
+            conv.id,
+            "language_changed",
+            "system",
+            {"from": conv.language, "to": language},
+        )
+        conv.language = language
 
     def _keep_checkpoint(self, conversation_id: str) -> None:
         try:
@@ -367,9 +404,9 @@ class CustomerTurns:
         """The same answer for another customer's loan and a loan that does not exist."""
         own = list(own_loans or [])
         mine = (
-            f"The loan I can help you with is {own[0]}."
+            self.s.t.render("parts.own_loan_one", loan=own[0])
             if len(own) == 1
-            else f"The loans I can help you with are {', '.join(own[:-1])} and {own[-1]}."
+            else self.s.t.render("parts.own_loans_many", loans=listed(own[:-1], ","), last=own[-1])
             if own
             else ""
         )
@@ -386,14 +423,29 @@ class CustomerTurns:
             parts.append(self.s.t.render(f"escalated.{verdict.reason}"))
         return parts
 
+    def _mentions_handoff(self, parts: list[str]) -> bool:
+        """The reply already tells the customer that a person takes over: one of the
+        hand-off texts (in the reply's language), or English words to that effect (an
+        LLM's own wording)."""
+        text = joined(parts)
+        said = (
+            any(
+                self.s.t.render(f"escalated.{key}") in text
+                for key in (*(r.value for r in EscalationReason), "legal_attorney")
+                if self.s.t.has(f"escalated.{key}")
+            )
+            or self.s.t.render("verification_locked") in text
+        )
+        return said or handoff.mentions_handoff(parts)
+
     def _with_disclosure(self, text: str, escalation: Any) -> str:
         disclosure = self.s.t.render("disclosure")
         if escalation is not None and getattr(escalation, "first_response", None) == "crisis_line":
             # The crisis line comes before anything else.
             crisis = self.s.t.render("crisis_line")
             rest = text.replace(crisis, "", 1).strip()
-            return f"{crisis} {disclosure} {rest}".strip()
-        return f"{disclosure} {text}".strip()
+            return joined([crisis, disclosure, rest])
+        return joined([disclosure, text])
 
     # --- the agent's context -------------------------------------------------------------
 
@@ -534,7 +586,7 @@ class CustomerTurns:
         if not handoff.staff_online(session, self.s.clock()):
             return self.s.t.render(
                 "handoff_nobody_online",
-                support_hours=self.s.policy.lender.support_hours,
+                support_hours=self.s.policy.lender.support_hours_in(_current_language()),
                 support_phone=self.s.policy.lender.support_phone,
             )
         position = handoff.queue_position(session, conv.id)

@@ -25,6 +25,8 @@ from agent.engine.middleware import (
 )
 from agent.engine.offline.brain import OfflineBrain
 from agent.engine.offline.intents import IntentMatcher
+from agent.engine.offline.language_intents import LanguageIntentModel
+from agent.engine.offline.language_intents import available_languages as intent_languages
 from agent.engine.offline.model import OfflineServicingModel
 from agent.engine.offline.understanding import ACCOUNT_INTENTS
 from agent.engine.streaming import TokenRelay
@@ -50,7 +52,10 @@ def build_offline_model(
     embedder: Embedder, prompts_dir: Path, policy: PolicyConfig
 ) -> OfflineServicingModel:
     matcher = IntentMatcher(embedder, prompts_dir / "intents.yaml")
-    brain = OfflineBrain(matcher, Templates(prompts_dir / "replies.yaml"), policy)
+    language_intents = {
+        language: LanguageIntentModel.load(language) for language in intent_languages()
+    }
+    brain = OfflineBrain(matcher, Templates(prompts_dir / "replies.yaml"), policy, language_intents)
     return OfflineServicingModel(brain=brain)
 
 

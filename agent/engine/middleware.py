@@ -27,6 +27,7 @@ from agent.engine.llm import RAW_TOOL_ARGUMENTS
 from agent.engine.streaming import ReplyDraft
 from agent.engine.templates import Templates
 from agent.guardrails import output_checks
+from agent.language.localized import english_dates
 from agent.tools.context import ConversationContext
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,9 @@ def reply_violations(
     violations = list(
         output_checks.check_disclosure_before_verification(reply, ctx.verified, policy)
     )
-    violations += output_checks.check_grounding(reply, evidence, policy, ctx.today)
+    violations += output_checks.check_grounding(
+        english_dates(reply, ctx.language), evidence, policy, ctx.today
+    )
     violations += output_checks.check_foreign_loans(reply, set(ctx.own_loan_ids()))
     violations += output_checks.check_links(
         reply, lender_domains, output_checks.issued_urls(evidence), own_contact

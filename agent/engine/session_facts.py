@@ -32,6 +32,8 @@ def session_facts(ctx: ConversationContext) -> dict[str, Any]:
         "verification_locked": ctx.verification_locked,
         "pending_confirmations": pending,
         "turn": ctx.turn,
+        "language": ctx.language,
+        "proposal_language": ctx.proposal_language,
     }
     if ctx.verified and ctx.customer_id:
         customer = ctx.own_customer()

@@ -26,6 +26,7 @@ import numpy as np
 import yaml
 
 from agent.guardrails.escalation_model import DEFAULT_ARTIFACT, EscalationModel
+from agent.guardrails.language_escalation import LanguageEscalationModel, available_languages
 from agent.language.normalize import normalize_for_lexicon
 from agent.language.typos import TypoFixer
 from agent.policy.config import EscalationReason, PolicyConfig, Priority
@@ -172,14 +173,23 @@ class EscalationClassifier:
             (g.reason.value, g.tag): g.first_response for g in self._groups if g.first_response
         }
         self.model: EscalationModel | None = None
+        # Chinese and Spanish have models of their own (character n-grams: the sentence
+        # embedding is English-only); they load with the English model.
+        self.language_models: dict[str, LanguageEscalationModel] = {}
         if embedder is not None:
             self.model = EscalationModel.load(embedder, model_path or DEFAULT_ARTIFACT)
+            self.language_models = {
+                language: LanguageEscalationModel.load(language)
+                for language in available_languages()
+            }
 
     # -- public --
 
-    def classify(self, text: str) -> EscalationVerdict | None:
+    def classify(self, text: str, language: str = "en") -> EscalationVerdict | None:
         if not text or not text.strip():
             return None
+        if language in self.language_models:
+            return self._classify_in(text, language)
         hits, negated = self._lexicon(text)
         # A reason the lexicon saw negated or excused ("I don't need a person", "I'm not
         # suicidal", "working again") is not taken from the model's vote alone. When the
@@ -202,6 +212,25 @@ class EscalationClassifier:
                     detail=f"{hit.detail}; counted for the lexicon's {named.value}",
                 )
             hits.append(hit)
+        return self._decide(hits)
+
+    def _classify_in(self, text: str, language: str) -> EscalationVerdict | None:
+        """A Chinese or Spanish message: its language's model decides; English cues in a
+        mixed message ("我要 talk to a human") count too."""
+        hits = self._lexicon(text)[0]
+        verdict = self.language_models[language].verdict(text)
+        if verdict is not None:
+            hits.append(
+                _Hit(
+                    EscalationReason(verdict.reason),
+                    "model",
+                    "model",
+                    round(verdict.score, 3),
+                    f"{language} model; needs a person {verdict.score:.2f}, "
+                    f"reason {verdict.reason} {verdict.reason_probability:.2f}",
+                    reason_probability=verdict.reason_probability,
+                )
+            )
         return self._decide(hits)
 
     def lexicon_hits(self, text: str) -> list[_Hit]:

@@ -25,12 +25,15 @@ class InputGuards:
     def __init__(self, classifier: EscalationClassifier) -> None:
         self.classifier = classifier
 
-    def check(self, raw_text: str, known_loans: list[str] | None = None) -> InputVerdict:
+    def check(
+        self, raw_text: str, known_loans: list[str] | None = None, language: str = "en"
+    ) -> InputVerdict:
         """``known_loans``: the verified customer's own loans; any other loan number in the
-        message is then treated as a request for someone else's data."""
+        message is then treated as a request for someone else's data. ``language``: the
+        message's (``agent.language.detect``), which picks the escalation model."""
         masked = mask_pii(raw_text)
         verdict = InputVerdict(text=masked.text, pii_kinds=[f.kind for f in masked.findings])
-        verdict.escalation = self.classifier.classify(masked.text)
+        verdict.escalation = self.classifier.classify(masked.text, language)
         third_party = detect_third_party(masked.text)
         if third_party.is_third_party:
             verdict.third_party = third_party

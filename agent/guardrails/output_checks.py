@@ -58,6 +58,25 @@ _BARE_RE = re.compile(rf"(?i)(?<![\w.@/:-])(?:{_HOST}|{_IPV4})(?::\d{{1,5}})?(?:
 _TRAILING = ".,;:!?)]}*_'\"\u3002"
 
 
+# Chinese prose ends sentences with "。" ("已验证。请问", "$165.00。需要"), which the host
+# pattern would read as a host name: a "host" whose last label is Chinese words rather
+# than a Chinese top-level domain ("哈伯金融。中国") is a sentence end.
+_IDEOGRAPHS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_CHINESE_TLDS = frozenset(
+    (
+        *("中国", "中國", "公司", "网络", "網絡", "在线", "网址", "网店", "香港", "台湾"),
+        *("台灣", "澳门", "澳門", "新加坡", "集团", "商城", "商店", "移动", "手机", "信息"),
+        *("企业", "政务", "我爱你", "游戏", "购物"),
+    )
+)
+
+
+def _chinese_prose(host: str) -> bool:
+    last = re.split(_DOT, host.rstrip(_TRAILING))[-1]
+    last = re.split(r"[:/?#]", last)[0]
+    return bool(_IDEOGRAPHS.fullmatch(last)) and last not in _CHINESE_TLDS
+
+
 @dataclass(frozen=True)
 class Link:
     start: int
@@ -80,6 +99,8 @@ def links_in(text: str) -> tuple[Link, ...]:
     ):
         for m in pattern.finditer(masked):
             raw = m[0].rstrip(_TRAILING) or m[0]
+            if kind == "bare" and _chinese_prose(raw):
+                continue
             found.append(Link(m.start(), m.start() + len(raw), raw, kind))
         masked = pattern.sub(lambda m: " " * len(m[0]), masked)
     return tuple(sorted(found, key=lambda link: link.start))

@@ -149,6 +149,36 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
     ],
 }
 
+# The same prohibitions in Chinese and Spanish replies (issue #13): the assistant saying it
+# will have the customer arrested or sued, garnish wages, tell family or employer, or
+# pressing with a deadline. A negation before the verb ("不会起诉您", "no lo vamos a
+# demandar") is left alone.
+_ZH_NOT = r"(?<!不会)(?<!不)(?<!绝不)(?<!不可能)(?<!没有)"
+_ES_WE = r"(?:(?<!no )(?:vamos\s+a|podemos|podr[ií]amos|procederemos\s+a|tendremos\s+que)\s+)"
+for kind, patterns in {
+    LEGAL_THREAT: [
+        _ZH_NOT + r"(逮捕|抓起来|坐牢|入狱|起诉您|起诉你|告您|告你|上法庭|冻结您的|冻结你的|"
+        r"扣您的工资|扣你的工资|扣押)",
+        _ES_WE + r"(demandarl[oa]|arrestarl[oa]|embargar\s+su|meterl[oa]\s+(?:a\s+la\s+)?c[aá]rcel|"
+        r"llevarl[oa]\s+a\s+juicio)",
+        r"\b(ir[aá]\s+a\s+la\s+c[aá]rcel|ser[aá]\s+arrestad[oa]|embargo\s+de\s+(su\s+)?(salario|sueldo))",
+    ],
+    THREAT: [
+        _ZH_NOT + r"(通知您的(家人|雇主|老板|同事)|告诉您的(家人|雇主|老板)|上门催收|找到您家|"
+        r"联系您的家人)",
+        _ES_WE + r"(avisar\s+a\s+su\s+(familia|empleador|jefe)|ir\s+a\s+su\s+casa)",
+    ],
+    FALSE_URGENCY: [
+        r"(最后通牒|最后机会|立刻还钱|马上还钱|否则后果自负)",
+        r"\b([uú]ltima\s+oportunidad|pague\s+(ya|inmediatamente)\s+o|o\s+atengase\s+a\s+las\s+consecuencias)",
+    ],
+    SHAMING: [
+        r"(老赖|不要脸|丢人|可耻)",
+        r"\b(sinverg[uü]enza|irresponsable|moroso\s+profesional)\b",
+    ],
+}.items():
+    PATTERNS[kind] += [re.compile(pattern, _I) for pattern in patterns]
+
 # A sentence that disclaims, negates or merely describes the topic is not a violation:
 # "I can't give legal advice", "we will never threaten you", "nothing here is tax advice".
 _DISCLAIMER = re.compile(
@@ -166,7 +196,9 @@ _DISCLAIMER = re.compile(
 )
 # Clauses: a disclaimer covers only its own clause ("I can't give legal advice, but you
 # should file for bankruptcy" is still legal advice).
-_SENTENCES = re.compile(r"(?<=[.!?;])\s+|\n+|,?\s+(?=(?:but|however|although|though)\b)", _I)
+_SENTENCES = re.compile(
+    r"(?<=[.!?;])\s+|(?<=[。！？；])|\n+|,?\s+(?=(?:but|however|although|though)\b)", _I
+)
 
 
 def check_prohibited(reply: str) -> list[ContentViolation]:

@@ -65,6 +65,8 @@ FACT_DOCUMENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
 EXEMPT_KEYS: dict[str, str] = {
     "lender.currency": "amounts are written in dollars ($15.00); the code is not stated",
     "lender.payment_page_url": "a deployment address: each payment link is generated",
+    "lender.support_hours_translated": "the support hours in Chinese and Spanish, for "
+    "replies in those languages; the documents are English and state support_hours",
     "escalation.priorities": "internal routing of escalations; documents say 'as a priority'",
 }
 

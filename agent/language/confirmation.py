@@ -35,7 +35,9 @@ from typing import Any
 
 from agent.language.amounts import extract_amounts
 from agent.language.dates import extract_date, extract_day_of_month
-from agent.language.loan_numbers import canonical, loan_numbers_in
+from agent.language.loan_numbers import canonical as canonical_loan
+from agent.language.loan_numbers import loan_numbers_in
+from agent.language.localized import LOCALIZED, canonical
 from agent.language.normalize import normalize
 
 
@@ -301,14 +303,19 @@ _CHANGE = _words(
 
 
 def confirmation_of(
-    text: str, shown: Proposal | None = None, today: date | None = None
+    text: str, shown: Proposal | None = None, today: date | None = None, language: str = "en"
 ) -> Confirmation:
     """What ``text``, a reply to a proposal that showed ``shown``, answers. ``today``
-    lets dates in the reply ("yes, Friday") be compared with the proposal's."""
+    lets dates in the reply ("yes, Friday") be compared with the proposal's. In Chinese or
+    Spanish (``language``: the conversation's, in which the proposal was written) the
+    reply's answer words and values are read through :func:`localized.canonical` by the
+    same rule."""
     raw = _plain(text)
     if not raw:
         return Confirmation(Answer.UNCLEAR, "an empty reply")
-    if _other_language(raw):
+    if language in LOCALIZED:
+        raw = _plain(canonical(raw, language))
+    elif _other_language(raw):
         return Confirmation(Answer.UNCLEAR, "not a yes in English")
     norm = _plain(normalize(raw))
     both = f"{raw}\n{norm}"  # a disqualifier in either form counts
@@ -337,9 +344,9 @@ def confirmation_of(
     return Confirmation(Answer.UNCLEAR, "no plain yes")
 
 
-def is_yes(text: str) -> bool:
+def is_yes(text: str, language: str = "en") -> bool:
     """A plain yes, with no proposal to compare values with (an offer of a person)."""
-    return confirmation_of(text).confirms
+    return confirmation_of(text, language=language).confirms
 
 
 def _plain(text: str) -> str:
@@ -361,7 +368,7 @@ def _named_values(text: str, shown: Proposal, today: date | None) -> tuple[dict[
     same = False
     own = (shown.loan_id,) if shown.loan_id else ()
     for loan in loan_numbers_in(text, own):
-        if shown.loan_id is not None and canonical(loan) == canonical(shown.loan_id):
+        if shown.loan_id is not None and canonical_loan(loan) == canonical_loan(shown.loan_id):
             same = True
         else:
             new.setdefault("loan_id", loan)

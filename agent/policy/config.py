@@ -37,6 +37,10 @@ class LenderConfig(_Strict):
     payment_page_url: str
     support_phone: str
     support_hours: str
+    support_hours_translated: dict[str, str] = Field(default_factory=dict)
+
+    def support_hours_in(self, language: str) -> str:
+        return self.support_hours_translated.get(language, self.support_hours)
 
 
 class VerificationConfig(_Strict):

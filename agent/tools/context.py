@@ -35,7 +35,10 @@ class ConversationContext:
     turn: int = 0
     customer_text: str = ""
     confirming: str | None = None  # the proposal id the widget's Yes/No button answered
-    language: str = "en"
+    language: str = "en"  # of the customer's message, and so of the reply
+    # The language of the assistant's previous reply, in which any proposal waiting for a
+    # yes was written: a yes counts in that language ("sí" to an English proposal is not).
+    proposal_language: str = "en"
     dialogue: dict[str, Any] = field(default_factory=dict)  # persisted between turns
     retriever: Any | None = None
     audit: Callable[[str, dict[str, Any]], None] = lambda kind, payload: None

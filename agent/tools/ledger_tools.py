@@ -306,9 +306,11 @@ def create_payment_link(ctx: ConversationContext, amount: str, loan_id: str | No
 # --- writes that need the customer's yes -------------------------------------------------
 
 
-def _rule_refusal(decision: rules.Decision, messages: dict[str, str]) -> str:
-    """A refusal stating the rule, with the date it allows again when there is one."""
-    extra = {}
+def _rule_refusal(decision: rules.Decision, messages: dict[str, str], **values: Any) -> str:
+    """A refusal stating the rule, with the date it allows again when there is one.
+    ``values``: the figures of the rule's message, so that it can be said in another
+    language (the offline engine's ``tool_messages`` templates)."""
+    extra: dict[str, Any] = {"values": values}
     if decision.details.get("next_eligible"):
         extra["next_eligible"] = format_date(decision.details["next_eligible"])
     return refused(decision.code, messages[decision.code], **extra)
@@ -396,7 +398,9 @@ def _confirmation_gate(
             "confirmation_required",
             "The customer's Yes button was for another proposal: nothing was done.",
         )
-    answer = confirmation_of(ctx.customer_text, Proposal.load(entry.get("shown")), ctx.today)
+    answer = confirmation_of(
+        ctx.customer_text, Proposal.load(entry.get("shown")), ctx.today, ctx.proposal_language
+    )
     ctx.audit("confirmation", {"key": key, "answer": answer.answer.value, "reason": answer.reason})
     if answer.confirms:
         return None
@@ -456,13 +460,12 @@ def promise_to_pay(
             "ptp_amount_above_payoff": "The promised amount can't be more than the payoff "
             f"amount today, {format_money(decision.details['max_amount'])}.",
         }
-        return refused(
-            decision.code,
-            messages[decision.code],
-            latest_date=format_date(latest),
-            max_days_ahead=days,
-            max_amount=format_money(decision.details["max_amount"]),
-        )
+        values = {
+            "latest_date": format_date(latest),
+            "max_days_ahead": days,
+            "max_amount": format_money(decision.details["max_amount"]),
+        }
+        return refused(decision.code, messages[decision.code], **values, values=values)
     key = f"promise_to_pay:{loan.id}:{value}:{promised.isoformat()}"
     proposal = {
         "loan_id": loan.id,
@@ -530,7 +533,16 @@ def change_due_date(
             f"more than {rule.max_days_past_due} days past due; this loan is "
             f"{decision.details['days_past_due']} days past due.",
         }
-        return _rule_refusal(decision, messages)
+        return _rule_refusal(
+            decision,
+            messages,
+            min_day=rule.min_day_of_month,
+            max_day=rule.max_day_of_month,
+            period_months=rule.period_months,
+            last_change=format_date(decision.details.get("last_change") or ctx.today),
+            max_days_past_due=rule.max_days_past_due,
+            days_past_due=decision.details.get("days_past_due"),
+        )
     key = f"due_date_change:{loan.id}:{day}"
     proposal = {"loan_id": loan.id, "day_of_month": day}
     if _already_done(ctx, key) is not None:
@@ -581,7 +593,16 @@ def request_deferral(
             f"months; the last one was on {format_date(d.get('last_deferral') or ctx.today)}.",
             "deferral_nothing_to_defer": "There is no unpaid installment to defer.",
         }
-        return _rule_refusal(decision, messages)
+        return _rule_refusal(
+            decision,
+            messages,
+            min_loan_age_months=rule.min_loan_age_months,
+            eligible_from=format_date(d["eligible_from"]) if d.get("eligible_from") else None,
+            max_days_past_due=rule.max_days_past_due,
+            days_past_due=d.get("days_past_due"),
+            period_months=rule.period_months,
+            last_deferral=format_date(d.get("last_deferral") or ctx.today),
+        )
     schedule = repo.installments_of(ctx.session, loan.id)
     target = next(i for i in schedule if i.paid < i.amount)
     key = f"deferral:{loan.id}"
@@ -626,7 +647,12 @@ def waive_late_fee(
             f"{format_date(d.get('last_waiver') or ctx.today)}. A person from our team can "
             "review a further request.",
         }
-        return _rule_refusal(decision, messages)
+        return _rule_refusal(
+            decision,
+            messages,
+            period_months=rule.period_months,
+            last_waiver=format_date(d.get("last_waiver") or ctx.today),
+        )
     fee_id = decision.details["fee_id"]
     key = f"fee_waiver:{loan.id}:{fee_id}"
     proposal = {

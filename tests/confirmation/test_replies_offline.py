@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from agent.conversation.service import ConversationError, ConversationService
 from agent.db.engine import create_db_engine, create_schema
+from agent.language.detect import detect_language
 from agent.ledger.loader import parse_ledger, write_ledger
 from agent.runtime import Engines, build_service
 from tests.confirmation.reply_suite import (
@@ -88,8 +89,12 @@ def run_case(case: ReplyCase, engines: Engines, db: Engine) -> None:
     else:
         # Kept (or, with other terms, proposed anew): the reply shows it again.
         assert maria.waiting() == case.args_after(), reply
-        if case.keeps:
+        if case.keeps and detect_language(case.reply) == "en":
             assert proposal.shows in reply, reply
+        elif case.keeps:
+            # "是的" to an English proposal: the conversation now speaks Chinese, and the
+            # same proposal is asked again in it (a yes counts in the language it was shown).
+            assert "L100" in reply and proposal.shows not in reply, reply
 
     after_yes = maria.say("yes")
 

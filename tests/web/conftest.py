@@ -222,3 +222,21 @@ def browser() -> Iterator[Any]:
         )
         yield instance
         instance.close()
+
+
+@pytest.fixture
+def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
+    """Pages in their own browser contexts (a customer and a person side by side)."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)
+    contexts = []
+
+    def make(**options: Any) -> Any:
+        context = browser.new_context(**({"viewport": {"width": 1280, "height": 860}} | options))
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()

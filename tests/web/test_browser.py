@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,23 +27,6 @@ ASSISTANT = '[data-testid="chat-message"][data-role="assistant"]'
 AGENT = '[data-testid="chat-message"][data-role="agent"]'
 SYSTEM = '[data-testid="chat-message"][data-role="system"]'
 ALL_MESSAGES = '[data-testid="chat-message"]'
-
-
-@pytest.fixture
-def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
-    from playwright.sync_api import expect
-
-    expect.set_options(timeout=15_000)
-    contexts = []
-
-    def make(**options: Any) -> Any:
-        context = browser.new_context(**({"viewport": {"width": 1280, "height": 860}} | options))
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 def open_widget(page: Any, server: LiveServer) -> None:

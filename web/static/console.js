@@ -58,14 +58,26 @@
   }
 
   // --- the queue -------------------------------------------------------------------------------
+  var lastQueueFrame = null;
+  // The queue shown in one language (a person who speaks it), or all.
+  $("queue-language").addEventListener("change", function () {
+    if (lastQueueFrame) renderQueue(lastQueueFrame);
+  });
+
   function renderQueue(frame) {
+    lastQueueFrame = frame;
     queueAt = Date.now();
     queueItems = frame.items;
-    $("queue-count").textContent = "(" + frame.items.length + ")";
+    var language = $("queue-language").value;
+    var shown = frame.items.filter(function (item) {
+      return !language || (item.language || "en") === language;
+    });
+    $("queue-count").textContent = "(" + (language ? shown.length + " of " : "") + frame.items.length + ")";
     var list = $("queue");
     S.clear(list);
     if (!frame.items.length) list.appendChild(el("li", { className: "muted", text: "Nobody is waiting." }));
-    frame.items.forEach(function (item) {
+    else if (!shown.length) list.appendChild(el("li", { className: "muted", text: "Nobody is waiting in this language." }));
+    shown.forEach(function (item) {
       var claim = el("button", { type: "button", "data-testid": "claim", text: "Claim" });
       claim.addEventListener("click", function (event) { event.stopPropagation(); doClaim(item.conversation_id); });
       var view = el("button", { type: "button", className: "secondary", text: "View" });
@@ -75,6 +87,7 @@
         el("div", { className: "item-main" }, [
           el("span", { className: "badge badge-" + item.priority, text: item.priority }),
           el("strong", { text: S.reasonLabel(item.reason) }),
+          S.languageBadge(item.language),
           el("span", { text: item.customer_name ? item.customer_name + " (" + item.customer_id + ")"
                                                 : "Unverified customer" }),
           el("span", { className: "wait", "data-wait": String(item.waiting_seconds),
@@ -179,6 +192,7 @@
     var dl = el("dl", {}, [
       el("dt", { text: "Reason" }), el("dd", { text: S.reasonLabel(handoff.reason) }),
       el("dt", { text: "Priority" }), el("dd", { text: handoff.priority }),
+      el("dt", { text: "Language" }), el("dd", { text: S.languageName(p.language) }),
       el("dt", { text: "Verification" }),
       el("dd", { text: (v.verified ? "verified" : "not verified") +
                        (v.failed_attempts ? " · " + v.failed_attempts + " failed attempt(s)" : "") +

@@ -111,6 +111,15 @@ window.Staff = (function () {
 
   function reasonLabel(reason) { return reason ? reason.replace(/_/g, " ") : "—"; }
 
+  var LANGUAGES = { en: "English", zh: "Chinese", es: "Spanish" };
+  function languageName(code) { return LANGUAGES[code] || code || "English"; }
+  /** A badge on a queue card when the customer writes in another language than English. */
+  function languageBadge(code) {
+    if (!code || code === "en") return null;
+    return el("span", { className: "badge badge-language", "data-testid": "language-badge",
+                        lang: code, text: languageName(code) });
+  }
+
   /** Wire the login form; ``onReady`` runs once someone is logged in. */
   function setupLogin(onReady) {
     var view = document.getElementById("login-view");
@@ -140,6 +149,7 @@ window.Staff = (function () {
   return {
     api: api, whoami: whoami, login: login, logout: logout, el: el, clear: clear,
     addMessages: addMessages, lastSeq: lastSeq, formatWait: formatWait, reasonLabel: reasonLabel,
+    languageName: languageName, languageBadge: languageBadge,
     setupLogin: setupLogin,
     me: function () { return me; }
   };

@@ -45,6 +45,7 @@
         body.appendChild(el("tr", { "data-conversation-id": c.id }, [
           el("td", { text: when(c.updated_at) }), el("td", { text: c.state + (c.flagged ? " ⚑" : "") }),
           el("td", { text: c.customer_name || "unverified" }), el("td", { text: S.reasonLabel(c.reason) }),
+          el("td", { text: S.languageName(c.language) }),
           el("td", { text: String(c.messages) }), el("td", { text: c.rating ? c.rating + "/5" : "—" }),
           el("td", {}, [view])
         ]));

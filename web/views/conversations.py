@@ -47,6 +47,7 @@ def conversation_summary(session: Session, conv: Conversation) -> dict[str, Any]
         "customer_name": customer.name if customer and conv.verified else None,
         "reason": conv.escalation_reason,
         "priority": conv.priority,
+        "language": conv.language,
         "assigned_to": ({"id": staff.id, "display_name": staff.display_name} if staff else None),
         "messages": conv.customer_message_count,
         "flagged": conv.flagged,

@@ -72,6 +72,7 @@ def console_queue(ctx: WebContext, staff: StaffUser) -> dict[str, Any]:
                 "conversation_id": c.id,
                 "reason": c.escalation_reason,
                 "priority": c.priority,
+                "language": c.language,
                 "verified": c.verified,
                 "customer_name": mine_names.get(c.customer_id or "") if c.verified else None,
             }

@@ -102,7 +102,10 @@ def open_conversation(ctx: WebContext, hello: p.Hello, client_key: str) -> Opene
         )
     try:
         conv = ctx.service.start(
-            channel="widget", customer_id=customer_id, verified=customer_id is not None
+            channel="widget",
+            customer_id=customer_id,
+            verified=customer_id is not None,
+            language=hello.language,
         )
     except ConversationError as exc:
         # A worker lost while it started the conversation: nothing is wrong with the
@@ -184,6 +187,8 @@ class CustomerSession:
         self.opened = opened
         self.conv_id = opened.conversation.id
         self.state = opened.conversation.state
+        # The conversation's language as this socket last told the client (PROTOCOL.md).
+        self.language = opened.conversation.language
         self._ready = asyncio.Event()
         self._last_queue: dict[str, Any] | None = None
         self.cursor: TranscriptCursor | None = None
@@ -223,6 +228,7 @@ class CustomerSession:
                     ),
                     "resumed": self.opened.resumed,
                     "state": conv.state,
+                    "language": conv.language,
                     "verified": conv.verified,
                     "rating": conv.rating,
                     "last_seq": current,
@@ -276,7 +282,12 @@ class CustomerSession:
             self.state = str(event.get("state"))
             await self.cursor.flush()  # the notice that goes with the change comes first
             await self.conn.send(
-                {"type": "state", "state": self.state, "reason": event.get("reason")}
+                {
+                    "type": "state",
+                    "state": self.state,
+                    "reason": event.get("reason"),
+                    "language": await self._stored_language(),
+                }
             )
             self._last_queue = None
             await self._send_queue_status()
@@ -296,11 +307,44 @@ class CustomerSession:
         conv = await run_in_threadpool(self.ctx.service.get, self.conv_id)
         if conv.state != self.state:
             self.state = conv.state
+            self.language = conv.language
             await self.conn.send(
-                {"type": "state", "state": self.state, "reason": conv.escalation_reason}
+                {
+                    "type": "state",
+                    "state": self.state,
+                    "reason": conv.escalation_reason,
+                    "language": conv.language,
+                }
             )
             self._last_queue = None
+        elif conv.language != self.language:
+            await self._tell_language(self.language, conv.language)
         await self._send_queue_status()
+
+    async def _stored_language(self) -> str:
+        """The conversation's language now, for a ``state`` frame: the event does not
+        carry it, and a turn on this socket (or another tab's) may have just changed it.
+        One read by primary key per state change; if the database cannot be read, what
+        this socket last told the client."""
+        try:
+            conv = await run_in_threadpool(self.ctx.service.get, self.conv_id)
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            return self.language
+        self.language = conv.language
+        return self.language
+
+    async def _tell_language(self, before: str, after: str | None) -> None:
+        """A ``language`` frame when a turn changed the conversation's language from
+        ``before`` (or the client was last told another one); ``after`` is None when the
+        turn was a duplicate."""
+        if after is None:
+            return
+        changed = after != before or after != self.language
+        self.language = after
+        if changed:
+            await self.conn.send({"type": "language", "language": after})
 
     async def _draft(self, event: dict[str, Any]) -> None:
         """A streamed reply, as far as it passed the output checks; the stored message that
@@ -465,9 +509,13 @@ class CustomerSession:
         if ai_turn:
             await self.conn.send({"type": "typing", "on": True, "who": "assistant"})
         if isinstance(frame, p.Confirm):
-            text, confirms = p.CONFIRM_TEXT[frame.answer], frame.proposal_id
+            text, confirms = (
+                self.ctx.service.answer_words(frame.answer, self.language),
+                frame.proposal_id,
+            )
         else:
             text, confirms = frame.text, None
+        before = self.language
         self._turns_in_flight += 1
         try:
             outcome = await self._turn(
@@ -477,6 +525,7 @@ class CustomerSession:
             if not outcome.duplicate:
                 self.state = outcome.state
             await self._deliver(outcome)
+            await self._tell_language(before, outcome.language)
         finally:
             self._turns_in_flight -= 1
             if self._deferred_seq > self.cursor.sent_seq:
@@ -492,11 +541,13 @@ class CustomerSession:
             return
         if conv.state == ConversationState.CLOSED:
             raise ConversationError("conversation_closed", "this conversation is closed")
+        before = self.language
         await self.conn.send({"type": "typing", "on": True, "who": "assistant"})
         try:
             outcome = await self._turn(self.ctx.service.request_human, self.conv_id)
             await self._ack(frame.id, outcome.customer_seq)
             await self._deliver()
+            await self._tell_language(before, outcome.language)
         finally:
             await self.conn.send({"type": "typing", "on": False, "who": "assistant"})
 

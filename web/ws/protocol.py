@@ -31,6 +31,9 @@ class Hello(_Frame):
     token: str | None = Field(default=None, max_length=2048)
     resume: str | None = Field(default=None, max_length=2048)
     last_seq: int = Field(default=0, ge=0)
+    # The page's language: a new conversation's, when no language is on file for the
+    # customer ("en", "zh", "es"; anything else is English).
+    language: str | None = Field(default=None, max_length=16)
 
 
 class ChatMessage(_Frame):
@@ -64,10 +67,6 @@ class Confirm(_Frame):
     id: ClientId
     proposal_id: str = Field(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")
     answer: Literal["yes", "no"]
-
-
-# What the transcript shows for a click: the customer's turn, with the answer's words.
-CONFIRM_TEXT = {"yes": "Yes", "no": "No"}
 
 
 class Ping(_Frame):

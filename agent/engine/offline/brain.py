@@ -32,6 +32,7 @@ from agent.engine.offline.handlers import (
     reply_to_proposal,
 )
 from agent.engine.offline.intents import IntentMatcher
+from agent.engine.offline.language_intents import LanguageIntentModel
 from agent.engine.offline.state import (
     DialogueState,
     IdentityPartial,
@@ -45,8 +46,9 @@ from agent.engine.offline.understanding import (
     READ_INTENTS,
     WRITE_INTENTS,
     understand,
+    understand_localized,
 )
-from agent.engine.templates import Templates
+from agent.engine.templates import Templates, joined
 from agent.language.confirmation import Answer
 from agent.policy.config import PolicyConfig
 
@@ -55,10 +57,18 @@ STATE_KEY = "offline_state"
 
 
 class OfflineBrain(TaskHandlers):
-    def __init__(self, matcher: IntentMatcher, templates: Templates, policy: PolicyConfig) -> None:
+    def __init__(
+        self,
+        matcher: IntentMatcher,
+        templates: Templates,
+        policy: PolicyConfig,
+        language_intents: dict[str, LanguageIntentModel] | None = None,
+    ) -> None:
         self.matcher = matcher
         self.t = templates
         self.policy = policy
+        # Chinese and Spanish: an intent model each (``language_intents``).
+        self.language_intents = language_intents or {}
 
     # --- entry point -----------------------------------------------------------------
 
@@ -103,6 +113,15 @@ class OfflineBrain(TaskHandlers):
                     (m.name or "", _parse_result(m, tags, self.t.render("tool_result_unreadable")))
                 )
         fresh = plan is None
+        language = str(facts.get("language") or "en")
+        if plan is None and language in self.language_intents:
+            plan = understand_localized(
+                self.language_intents[language],
+                text,
+                language,
+                date.fromisoformat(facts["today"]),
+                facts.get("customer_loans") or (),
+            )
         if plan is None:
             plan = understand(
                 self.matcher,
@@ -173,7 +192,7 @@ class OfflineBrain(TaskHandlers):
             if out.text and out.text not in parts:  # two tasks refused alike: say it once
                 parts.append(out.text)
             new_state = new_state.merged(out.state)
-        return Step(text=" ".join(parts), state=new_state)
+        return Step(text=joined(parts), state=new_state)
 
     # --- identity ----------------------------------------------------------------------
 
@@ -263,7 +282,7 @@ class OfflineBrain(TaskHandlers):
                     text=self.t.render("ask_verification"),
                     state=DialogueState(awaiting="verification", **keep),
                 )
-            missing = "your 5-digit ZIP code" if identity["dob"] else "your date of birth"
+            missing = self.t.render("parts.missing_zip" if identity["dob"] else "parts.missing_dob")
             return Step(
                 text=self.t.render("ask_verification_partial", missing=missing),
                 state=DialogueState(awaiting="verification", **keep),
@@ -310,7 +329,7 @@ class OfflineBrain(TaskHandlers):
         if turn.result("identify_customer"):
             return Step(text=self.t.render("ask_verification_after_identifier"), state=state)
         if bool(identity["dob"]) != bool(identity["zip"]):
-            missing = "your 5-digit ZIP code" if identity["dob"] else "your date of birth"
+            missing = self.t.render("parts.missing_zip" if identity["dob"] else "parts.missing_dob")
             return Step(
                 text=self.t.render("ask_verification_partial", missing=missing), state=state
             )

@@ -25,8 +25,9 @@ from agent.engine.offline.state import (
     tasks_from_plan,
     waiting,
 )
-from agent.engine.templates import Templates
+from agent.engine.templates import Templates, joined, listed, reply_language, spaced
 from agent.language.confirmation import Answer, Proposal, confirmation_of
+from agent.language.detect import LANGUAGE_NAMES
 from agent.policy.config import PolicyConfig
 from agent.policy.formatting import format_date, format_money, ordinal
 
@@ -77,6 +78,10 @@ class Turn:
     @property
     def today(self) -> date:
         return date.fromisoformat(self.facts["today"])
+
+    @property
+    def language(self) -> str:
+        return str(self.facts.get("language") or "en")
 
     @property
     def intents(self) -> list[str]:
@@ -142,6 +147,25 @@ class TaskHandlers:
             return self._refusal(result, task)
         return result.get("loans", [])
 
+    def _tool_message(self, result: dict[str, Any]) -> str:
+        """A tool's refusal in the reply's language: its rule said from ``tool_messages``
+        with the figures the tool gave, or else the tool's own (English) message."""
+        error, values = str(result.get("error") or ""), result.get("values")
+        if reply_language() == "en":
+            return str(result.get("message") or "")
+        if isinstance(values, dict):
+            for key in (f"tool_messages.{error}_from", f"tool_messages.{error}"):
+                if key.endswith("_from") and not values.get("eligible_from"):
+                    continue
+                if self.t.has(key):
+                    try:
+                        return self.t.render(key, **values)
+                    except (KeyError, IndexError):
+                        break
+        elif self.t.has(f"tool_messages.{error}"):
+            return self.t.render(f"tool_messages.{error}")
+        return str(result.get("message") or "")
+
     def _refusal(self, result: dict[str, Any], task: Task) -> Step:
         error = result.get("error")
         if error == "loan_choice_needed":
@@ -156,7 +180,7 @@ class TaskHandlers:
             )
         if error == "internal_error":
             return Step(text=self.t.render("tool_error"))
-        return Step(text=result.get("message") or self.t.render("tool_error"))
+        return Step(text=self._tool_message(result) or self.t.render("tool_error"))
 
     def _which_loan(
         self,
@@ -187,7 +211,7 @@ class TaskHandlers:
         # Remembered so that "and the other one?" can ask the same about the other loan.
         answered = LastRead(kind=task.kind, loans=[loan["loan_id"] for loan in loans])
         return Step(
-            text=" ".join(render(loan) for loan in loans),
+            text=joined(render(loan) for loan in loans),
             state=DialogueState(last_read=answered),
         )
 
@@ -243,21 +267,24 @@ class TaskHandlers:
     def _do_fees_info(self, turn: Turn, index: int, task: Task) -> Step:
         grace = self.policy.fees.grace_period_days
         fee = format_money(self.policy.fees.late_fee)
-        rule = f"A payment more than {grace} days late gets a {fee} late fee, once per installment."
+        rule = self.t.render("parts.fees_rule", grace=grace, fee=fee)
 
         def render(loan: dict[str, Any]) -> str:
             unpaid = [f for f in loan["late_fees"] if not f["waived"]]
             if loan["unpaid_fees"] == "$0.00":
                 return self.t.render("fees_answer_none", **loan)
-            fee_list = (
-                "; ".join(f"a {f['amount']} late fee from {f['date']}" for f in unpaid)
-                or "other fees"
-            )
+            fee_list = listed(
+                [
+                    self.t.render("parts.fee_item", amount=f["amount"], date=f["date"])
+                    for f in unpaid
+                ],
+                ";",
+            ) or self.t.render("parts.other_fees")
             return self.t.render("fees_answer_some", fee_list=fee_list, **loan)
 
         step = self._read_answer(turn, index, task, render)
         if step.tool is None and step.text is not None and step.state.last_read is not None:
-            step.text = f"{step.text} {rule}"  # an answer (not a question back)
+            step.text = joined([step.text, rule])  # an answer (not a question back)
         return step
 
     def _do_payment_history(self, turn: Turn, index: int, task: Task) -> Step:
@@ -270,9 +297,20 @@ class TaskHandlers:
         rows = result.get("installments", [])
         if not rows:
             return Step(text=self.t.render("history_none", loan_id=result["loan_id"]))
-        text = "; ".join(f"{r['due_date']}: {r['amount']} due, {r['paid']} paid" for r in rows)
+        text = listed(
+            [
+                self.t.render(
+                    "parts.history_row", due_date=r["due_date"], amount=r["amount"], paid=r["paid"]
+                )
+                for r in rows
+            ],
+            ";",
+        )
         payments = result.get("payments", [])
-        extra = "".join(f" Payment received {p['date']}: {p['amount']}." for p in payments)
+        extra = "".join(
+            f" {self.t.render('parts.payment_received', date=p['date'], amount=p['amount'])}"
+            for p in payments
+        )
         return Step(
             text=self.t.render("history_answer", loan_id=result["loan_id"], rows=text) + extra
         )
@@ -334,7 +372,7 @@ class TaskHandlers:
             if result.get("error") in LOAN_ERRORS:
                 return self._refusal(result, task)
             return Step(
-                text=self.t.render("payment_link_refused", message=result["message"]),
+                text=self.t.render("payment_link_refused", message=self._tool_message(result)),
                 state=waiting("slot:amount", task.without("amount", "amount_keyword")),
             )
         return Step(text=self.t.render("payment_link_sent", **result))
@@ -356,6 +394,8 @@ class TaskHandlers:
         )
 
     def _do_how_to_pay(self, turn: Turn, index: int, task: Task) -> Step:
+        if reply_language() != "en":  # the documents are English: the link is the answer
+            return Step(text=self.t.render("how_to_pay_answer", policy="").strip())
         tag = f"policy:{index}"
         result = turn.result("search_policy", tag)
         if result is None:
@@ -417,11 +457,11 @@ class TaskHandlers:
             )
         if error in {"ptp_amount_above_payoff", "ptp_amount_not_positive"}:
             return Step(
-                text=self.t.render("ptp_refused", message=result.get("message", "")),
+                text=self.t.render("ptp_refused", message=self._tool_message(result)),
                 state=waiting("slot:amount", task.without("amount", "amount_keyword")),
             )
         return Step(
-            text=self.t.render("ptp_refused", message=result.get("message", "")),
+            text=self.t.render("ptp_refused", message=self._tool_message(result)),
             state=waiting("slot:date", task.without("date")),
         )
 
@@ -429,7 +469,7 @@ class TaskHandlers:
         proposal = result.get("proposal") or {}
         values = {**result, **proposal}
         replaces = values.get("replaces_open_promise") and not values.get("recorded")
-        values["replaces"] = f" {self.t.get('ptp_replaces')}" if replaces else ""
+        values["replaces"] = spaced(self.t.get("ptp_replaces")) if replaces else ""
         if "day_of_month" in values:
             values["day_ordinal"] = ordinal(int(values["day_of_month"]))
         name = PROPOSAL_NAMES[intent]
@@ -477,7 +517,7 @@ class TaskHandlers:
                     state=waiting("slot:day", task.without("day")),
                 )
             return Step(
-                text=self.t.render("due_date_refused", message=result["message"]),
+                text=self.t.render("due_date_refused", message=self._tool_message(result)),
                 state=_offer_human(f"Due-date change refused: {result.get('error')}"),
             )
         return self._proposal_or_done(result, "due_date_change", task)
@@ -503,9 +543,9 @@ class TaskHandlers:
             if result.get("error") in LOAN_ERRORS:
                 return self._refusal(result, task)
             if result.get("error") == "fee_waiver_no_late_fee":
-                return Step(text=result["message"])
+                return Step(text=self._tool_message(result))
             return Step(
-                text=self.t.render(refused, message=result["message"]),
+                text=self.t.render(refused, message=self._tool_message(result)),
                 state=_offer_human(offer_summary.format(error=result.get("error"))),
             )
         return self._proposal_or_done(result, intent, task)
@@ -548,13 +588,14 @@ class TaskHandlers:
         if changes.get("do_not_contact"):
             return Step(text=self.t.render("contact_dnc"))
         words = []
-        labels = {"sms": "text messages", "email": "e-mails", "calls": "phone calls"}
-        for key, label in labels.items():
+        for key in ("sms", "email", "calls"):
             if key in changes:
-                words.append(f"{label} {'on' if changes[key] else 'off'}")
+                channel = self.t.render(f"parts.channel_{key}")
+                state = "on" if changes[key] else "off"
+                words.append(self.t.render(f"parts.channel_{state}", channel=channel))
         if changes.get("contact_hours"):
-            words.append(f"contact hours set to {changes['contact_hours']}")
-        return Step(text=self.t.render("contact_updated", changes=", ".join(words)))
+            words.append(self.t.render("parts.contact_hours_set", hours=changes["contact_hours"]))
+        return Step(text=self.t.render("contact_updated", changes=listed(words, ",")))
 
     # --- knowledge, confirmations and small talk ---------------------------------------------
 
@@ -566,6 +607,16 @@ class TaskHandlers:
         return f"{excerpt} {self.t.render('policy_source', title=hit['title'])}"
 
     def _do_policy_question(self, turn: Turn, index: int, task: Task) -> Step:
+        if reply_language() != "en":
+            # The policy documents (and their retrieval) are English only: say so in the
+            # customer's language and offer a person who speaks it, rather than guess.
+            return Step(
+                text=self.t.render("policy_not_in_language"),
+                state=_offer_human(
+                    f"A policy question in {LANGUAGE_NAMES.get(turn.language, turn.language)}; "
+                    "the policy documents are in English."
+                ),
+            )
         tag = f"policy:{index}"
         result = turn.result("search_policy", tag)
         if result is None:
@@ -648,7 +699,7 @@ class TaskHandlers:
             text=self.t.render(
                 "account_admin",
                 support_phone=lender.support_phone,
-                support_hours=lender.support_hours,
+                support_hours=lender.support_hours_in(reply_language()),
             )
         )
 
@@ -658,7 +709,7 @@ class TaskHandlers:
             text=self.t.render(
                 "contact_info",
                 support_phone=lender.support_phone,
-                support_hours=lender.support_hours,
+                support_hours=lender.support_hours_in(reply_language()),
             )
         )
 
@@ -714,7 +765,9 @@ def read_reply_to_proposal(turn: Turn) -> dict[str, Any] | None:
         return None
     entry = pending_entry(turn, proposed.kind)
     shown = Proposal.load(entry.get("shown")) if entry is not None else None
-    reply = confirmation_of(turn.raw_text, shown, turn.today)
+    reply = confirmation_of(
+        turn.raw_text, shown, turn.today, str(turn.facts.get("proposal_language") or "en")
+    )
     return {
         "task": proposed.model_dump(mode="json"),
         "answer": reply.answer.value,

@@ -25,6 +25,7 @@ from typing import Any
 
 from agent.engine.offline.intent_model import Thresholds
 from agent.engine.offline.intents import IntentMatcher, IntentScore, looks_like_noise
+from agent.engine.offline.language_intents import LanguageIntentModel
 from agent.language.amounts import extract_amount_keyword, extract_amounts
 from agent.language.contact import extract_channels, extract_contact_hours
 from agent.language.dates import (
@@ -35,6 +36,7 @@ from agent.language.dates import (
     extract_day_of_month,
 )
 from agent.language.loan_numbers import first_loan_number
+from agent.language.localized import canonical
 from agent.language.normalize import normalize
 from agent.language.phones import extract_phone, might_hold_phone
 from agent.language.postal_codes import extract_postal_code
@@ -675,3 +677,88 @@ def _resolve_conflicts(tasks: list[dict[str, Any]], text: str, today: date) -> l
     ):
         tasks = [{"intent": "payment_link", "score": tasks[0]["score"], "cue": True}]
     return tasks
+
+
+# --- Chinese and Spanish ---------------------------------------------------------------
+
+_LOCAL_IDENTITY_WORDS = {
+    "zh": re.compile(
+        r"我的|我|生日|出生日期|出生|日期|是|邮编|邮政编码|邮区|贷款号码?|贷款编号|编号|号码|"
+        r"电话|手机|和|还有|在|年|月|日|号|您好|你好|好的|的"
+    ),
+    "es": re.compile(
+        r"\b(mi|mis|es|son|fecha|de|del|nacimiento|naci|nací|el|la|codigo|código|postal|"
+        r"zip|cp|and|y|numero|número|prestamo|préstamo|telefono|teléfono|soy|hola|aqui|"
+        r"aquí|esta|está|con|yes|ok)\b",
+        re.IGNORECASE,
+    ),
+}
+
+
+_LOCAL_GREETING = {
+    "zh": re.compile(
+        r"^\s*(你好|您好|嗨|哈喽|早上好|下午好|晚上好|在吗|hi|hello)[\s,，!！。~]*", re.I
+    ),
+    "es": re.compile(
+        r"^\s*(hola|buen(os|as)\s+(d[ií]as|tardes|noches)|buenas|saludos|hi|hello)[\s,!¡.]*",
+        re.IGNORECASE,
+    ),
+}
+
+
+def _without_greeting(text: str, language: str) -> str:
+    """ "你好，我欠多少钱": the request, not the greeting, is what the model classifies
+    (a greeting alone stays a greeting)."""
+    rest = _LOCAL_GREETING[language].sub("", text, count=1)
+    return rest if len(rest.strip(" ?？!！.。")) >= 2 else text
+
+
+def _local_identity_only(canonical_text: str, language: str) -> bool:
+    """Only identity details and filler words (the language's own and the rewritten)."""
+    rest = re.sub(r"\d[\d\s().+/-]*|\b[a-z]{1,3}-?\d{3,10}\b", " ", canonical_text, flags=re.I)
+    rest = re.sub(r"\b(" + "|".join(MONTHS) + r")\b", " ", rest, flags=re.IGNORECASE)
+    rest = _LOCAL_IDENTITY_WORDS[language].sub(" ", rest)
+    rest = _IDENTITY_WORDS.sub(" ", rest)
+    return not re.search(r"[a-z]{3,}|[\u3400-\u9fff]", rest, re.IGNORECASE)
+
+
+def understand_localized(
+    model: LanguageIntentModel,
+    text: str,
+    language: str,
+    today: date,
+    own_loans: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The plan for a Chinese or Spanish message, in the same shape as :func:`understand`:
+    the intent from the language's own model (below its validation-chosen threshold the
+    plan asks a clarifying question), the values read from the message rewritten by
+    :func:`agent.language.localized.canonical`. Escalation was decided before (the input
+    classifier has a model per language)."""
+    canon = canonical(text, language)
+    identity = identity_slots(canon, today, own_loans)
+    has_identity = any(identity[k] for k in ("dob", "zip", "phone", "loan_number"))
+    tasks: list[dict[str, Any]] = []
+    clarify: list[str] = []
+    if not (has_identity and _local_identity_only(canon, language)):
+        ranked = sorted(
+            model.probabilities(_without_greeting(text, language)).items(), key=lambda kv: -kv[1]
+        )
+        intent, probability = ranked[0]
+        if probability >= model.act_threshold and not (
+            has_identity and intent in {"out_of_scope", *SOCIAL_INTENTS}
+        ):
+            tasks = [
+                {
+                    "intent": intent,
+                    "score": round(probability, 3),
+                    "cue": False,
+                    "probability": round(probability, 3),
+                    "slots": task_slots(intent, canon, today, own_loans),
+                }
+            ]
+        elif not has_identity and intent not in CLARIFY_EXCLUDED:
+            clarify = [i for i, _ in ranked[:3] if i not in CLARIFY_EXCLUDED][:2]
+    plan: dict[str, Any] = {"tasks": tasks, "identity": identity, "text": canon}
+    if clarify:
+        plan["clarify"] = clarify
+    return plan
