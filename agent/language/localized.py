@@ -247,6 +247,8 @@ _ES_RULES: tuple[tuple[re.Pattern[str], object], ...] = tuple(
             r" the \1th of next month ",
         ),
         (r"\b(?:el\s+)?d[ií]a\s+(\d{1,2})\b", r" the \1th "),
+        # "el 5", "para el 20": a day of the month (not "el 5%", "el 5 de marzo", an amount)
+        (r"\bel\s+(\d{1,2})(?![\d.,:/%]|\s*(?:de\b|d[oó]lares|dolares|usd|pesos))", r" the \1th "),
         (r"\b(?:a\s+)?fin(?:al)?(?:es)?\s+de(?:l)?\s+mes\b", " end of the month "),
         # relative days ("mañana" is also "morning": "por la mañana" is not a date)
         (r"\b(?:por|en|de)\s+la\s+ma[nñ]ana\b", " in the morning "),

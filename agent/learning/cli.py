@@ -63,20 +63,25 @@ def train_languages(languages: tuple[str, ...], seed: int, out_dir: Path | None)
         escalation = out_dir / f"escalation.{language}.npz" if out_dir else None
         intents = out_dir / f"intent.{language}.npz" if out_dir else None
         try:
+            # the intent model first: the escalation model takes its second opinion
+            intents = intents or intent_artifact(language)
+            card = train_intents(PROJECT, language, intents, seed=seed, log=click.echo)
+            click.echo(format_intents(card["report"]["test"], f"{language} intents, test split"))
             card = train_escalation(
                 PROJECT,
                 language,
                 escalation or artifact_path(language),
                 seed=seed,
+                intent_artifact=intents,
                 log=click.echo,
             )
             click.echo(
-                format_escalation(card["report"]["holdout"], f"{language} escalation, holdout")
+                format_escalation(
+                    card["report"]["holdout"],
+                    f"{language} escalation, holdout",
+                    mistakes=False,  # the holdout's texts are not shown
+                )
             )
-            card = train_intents(
-                PROJECT, language, intents or intent_artifact(language), seed=seed, log=click.echo
-            )
-            click.echo(format_intents(card["report"]["test"], f"{language} intents, test split"))
         except CorpusError as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(f"trained in {time.perf_counter() - started:.1f} s")

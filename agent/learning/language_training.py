@@ -3,22 +3,28 @@ languages`` and ``loan-agent language-report``): for each language in
 ``training/languages/<lang>/``, an escalation model and an intent model, both
 :mod:`agent.learning.ngram_classifier` models (the MiniLM embedding reads English only).
 
-Escalation
-    Items: every ``escalation*.yaml`` of the language except ``escalation_holdout.yaml``,
-    and the utterances of ``intents.yaml`` as ``none`` (routine requests in many
-    wordings: the look-alikes that matter most). Split by
-    :func:`~agent.learning.splits.split_of` into train 80 % / validation 20 %. The model
-    is fitted on train; C and the threshold on ``1 - P(none)`` are chosen on validation
-    (the fewest false escalations at a recall of needs-a-person of at least 97 %). The
-    holdout file is scored once, afterwards, and never trained or tuned on; its figures
-    go to the card.
-
-Intents
-    Items: ``intents.yaml`` (intent -> utterances), split train 70 % / validation 15 % /
+Intents (trained first)
+    Items: every ``intents*.yaml`` of the language (``intents.yaml``,
+    ``intents_more.yaml``: intent -> utterances), split train 70 % / validation 15 % /
     test 15 %. C and the act threshold (the top intent's probability from which the
     engine acts rather than asks) are chosen on validation: the lowest threshold at which
     the answered validation items are right at least 95 % of the time. The test split is
     scored once, afterwards.
+
+Escalation
+    Items: every ``escalation*.yaml`` of the language except ``escalation_holdout.yaml``,
+    and the utterances of every ``intents*.yaml`` as ``none`` (routine requests in many
+    wordings: the look-alikes that matter most). Split by
+    :func:`~agent.learning.splits.split_of` into train 80 % / validation 20 % (with the
+    same key and seed, every intent training item is an escalation training item: the
+    intent model has seen no escalation validation item). The model is fitted on train.
+    The score is ``1 - P(none)``, discounted by a second opinion: the language's intent
+    model, ``score * (1 - weight * P(top intent))`` (a message the intent model reads
+    confidently as a routine request needs a higher ``1 - P(none)`` to reach a person).
+    C, the weight (0 = no second opinion) and the threshold are chosen on validation: the
+    fewest false escalations at a recall of needs-a-person of at least 97 %. The holdout
+    file is scored once, afterwards, and never trained or tuned on; its figures go to the
+    card.
 
 Everything is deterministic: fixed seed, splits by the items' own text, lbfgs.
 """
@@ -81,7 +87,12 @@ class LanguageConfig:
     escalation_features: FeatureSpec
     intent_features: FeatureSpec
     feature_choice: str
-    c_grid: tuple[float, ...] = (3.0, 10.0, 30.0)
+    c_grid: tuple[float, ...] = (10.0, 30.0, 100.0)  # escalation
+    intent_c_grid: tuple[float, ...] = (10.0, 30.0, 100.0, 300.0)
+
+
+# The weights of the intent model's second opinion tried on validation (0: none).
+SECOND_OPINION_WEIGHTS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 LANGUAGES: dict[str, LanguageConfig] = {
@@ -236,29 +247,60 @@ def subset(items: list[Item], size: int | None, seed: int) -> list[Item]:
 
 class Verdict(NamedTuple):
     reason: str
-    score: float  # 1 - P(none)
+    score: float  # 1 - P(none) (the decision compares it, discounted, with the threshold)
     reason_probability: float  # P(reason | a person is needed)
 
 
-def escalation_verdicts(
-    classifier: NgramClassifier, texts: Sequence[str], threshold: float
-) -> list[Verdict | None]:
-    """The served decision: a person is needed when ``1 - P(none)`` reaches the
-    threshold; the reason is the likeliest of the others (ties to the first in
-    precedence order)."""
+@dataclass(frozen=True)
+class SecondOpinion:
+    """The language's intent model, asked how surely a message is a routine request:
+    the escalation score is multiplied by ``1 - weight * P(top intent)``."""
+
+    intents: NgramClassifier
+    weight: float
+
+    def discount(self, texts: Sequence[str]) -> np.ndarray:
+        if not self.weight or not len(texts):
+            return np.ones(len(texts))
+        return 1.0 - self.weight * self.intents.probabilities(texts).max(axis=1)
+
+
+def escalation_scores(
+    classifier: NgramClassifier,
+    texts: Sequence[str],
+    second_opinion: SecondOpinion | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per text: the class probabilities and the score compared with the threshold."""
     probabilities = classifier.probabilities(texts)
+    score = 1.0 - probabilities[:, classifier.classes.index(NONE_LABEL)]
+    if second_opinion is not None:
+        score = score * second_opinion.discount(texts)
+    return probabilities, score
+
+
+def escalation_verdicts(
+    classifier: NgramClassifier,
+    texts: Sequence[str],
+    threshold: float,
+    second_opinion: SecondOpinion | None = None,
+) -> list[Verdict | None]:
+    """The served decision: a person is needed when the score (``1 - P(none)``, times
+    the second opinion's discount) reaches the threshold; the reason is the likeliest of
+    the others (ties to the first in precedence order). The verdict's ``score`` is
+    ``1 - P(none)`` itself (the model's confidence, as before the second opinion)."""
+    probabilities, scores = escalation_scores(classifier, texts, second_opinion)
     none = classifier.classes.index(NONE_LABEL)
     verdicts: list[Verdict | None] = []
-    for row in probabilities:
-        score = float(1.0 - row[none])
+    for row, score in zip(probabilities, scores, strict=True):
         if score < threshold:
             verdicts.append(None)
             continue
         reasons = row.copy()
         reasons[none] = -1.0
         index = int(reasons.argmax())
+        needed = float(1.0 - row[none])
         verdicts.append(
-            Verdict(classifier.classes[index], score, float(row[index] / max(score, 1e-12)))
+            Verdict(classifier.classes[index], needed, float(row[index] / max(needed, 1e-12)))
         )
     return verdicts
 
@@ -318,17 +360,24 @@ def train_escalation(
     seed: int = SEED,
     c_grid: Sequence[float] | None = None,
     max_items: int | None = None,
+    intent_artifact: Path | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
+    """``intent_artifact``: the language's intent model, for the second opinion (its
+    weight chosen on validation, 0 among the choices); None: no second opinion."""
     started = time.perf_counter()
     config = LANGUAGES[language]
     spec = config.escalation_features
     items = subset(escalation_corpus(project, language, seed), max_items, seed)
     train = [i for i in items if i.split == "train"]
     val = [i for i in items if i.split == "val"]
+    val_texts = [i.text for i in val]
     val_positive = np.array([i.label != NONE_LABEL for i in val])
+    intents = NgramClassifier.load(intent_artifact, "intent") if intent_artifact else None
+    weights = SECOND_OPINION_WEIGHTS if intents is not None else (0.0,)
+    routine = intents.probabilities(val_texts).max(axis=1) if intents is not None else None
     grid = []
-    best: tuple[tuple[float, float, float], float, dict[str, np.ndarray], float] | None = None
+    best: tuple[tuple[float, ...], float, float, dict[str, np.ndarray], float] | None = None
     for c in c_grid or config.c_grid:
         arrays = fit(
             [i.text for i in train],
@@ -339,32 +388,42 @@ def train_escalation(
             seed=seed,
         )
         classifier = _classifier(arrays, ESCALATION_CLASSES, spec)
-        scores = 1.0 - classifier.probabilities([i.text for i in val])[:, -1]
-        threshold = threshold_for_recall(scores[val_positive], scores[~val_positive], RECALL_TARGET)
-        false_rate = float((scores[~val_positive] >= threshold).mean())
-        auc = float(roc_auc_score(val_positive, scores))
-        grid.append(
-            {
-                "C": c,
-                "threshold": round(threshold, 4),
-                "val_false_rate": round(false_rate, 4),
-                "val_auc": round(auc, 4),
-            }
-        )
-        key = (false_rate, -auc, c)
-        if best is None or key < best[0]:
-            best = (key, c, arrays, threshold)
+        needed = 1.0 - classifier.probabilities(val_texts)[:, -1]
+        for weight in weights:
+            scores = needed * (1.0 - weight * routine) if weight else needed
+            threshold = threshold_for_recall(
+                scores[val_positive], scores[~val_positive], RECALL_TARGET
+            )
+            false_rate = float((scores[~val_positive] >= threshold).mean())
+            auc = float(roc_auc_score(val_positive, scores))
+            grid.append(
+                {
+                    "C": c,
+                    "second_opinion_weight": weight,
+                    "threshold": round(threshold, 4),
+                    "val_false_rate": round(false_rate, 4),
+                    "val_auc": round(auc, 4),
+                }
+            )
+            key = (false_rate, -auc, weight, c)
+            if best is None or key < best[0]:
+                best = (key, c, weight, arrays, threshold)
     assert best is not None
-    _, c, arrays, threshold = best
-    log(f"{language} escalation: C {c}, threshold {threshold:.3f} (validation: {grid})")
+    _, c, weight, arrays, threshold = best
+    log(
+        f"{language} escalation: C {c}, second opinion weight {weight}, threshold "
+        f"{threshold:.3f} (validation false escalations {best[0][0]:.4f})"
+    )
     classifier = _classifier(arrays, ESCALATION_CLASSES, spec)
+    second_opinion = SecondOpinion(intents, weight) if intents is not None and weight else None
     holdout = holdout_items(project, language)
     report = {
         "validation": measure_escalation(
-            val, escalation_verdicts(classifier, [i.text for i in val], threshold)
+            val, escalation_verdicts(classifier, val_texts, threshold, second_opinion)
         ),
         "holdout": measure_escalation(
-            holdout, escalation_verdicts(classifier, [i.text for i in holdout], threshold)
+            holdout,
+            escalation_verdicts(classifier, [i.text for i in holdout], threshold, second_opinion),
         ),
     }
     card = {
@@ -381,8 +440,15 @@ def train_escalation(
         "seed": seed,
         "split": {"fractions": list(ESCALATION_FRACTIONS), "key": "the item's text"},
         "threshold": round(threshold, 6),
-        "threshold_rule": f"on validation: the highest threshold on 1 - P(none) with "
+        "threshold_rule": f"on validation: the highest threshold on the score with "
         f"recall of needs-a-person >= {RECALL_TARGET} (fewest false escalations)",
+        "second_opinion": {
+            "model": intent_artifact.name if second_opinion and intent_artifact else None,
+            "sha256": intents.card.get("sha256") if second_opinion and intents else None,
+            "weight": weight,
+            "rule": "score = (1 - P(none)) * (1 - weight * P(top intent)); the weight "
+            f"chosen on validation among {list(weights)} (0: no second opinion)",
+        },
         "data": {
             "files": [p.name for p in escalation_files(language_dir(project, language))]
             + [
@@ -454,7 +520,7 @@ def train_intents(
     grid = []
     best: tuple[tuple[float, float, float], float, dict[str, np.ndarray], float] | None = None
     val = by_split["val"]
-    for c in c_grid or config.c_grid:
+    for c in c_grid or config.intent_c_grid:
         train = by_split["train"]
         arrays = fit(
             [i.text for i in train], [i.label for i in train], classes, spec, c=c, seed=seed
@@ -527,7 +593,10 @@ def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f} %"
 
 
-def format_escalation(report: dict[str, Any], title: str) -> str:
+def format_escalation(report: dict[str, Any], title: str, *, mistakes: bool = True) -> str:
+    """The figures of :func:`measure_escalation`; with ``mistakes``, every missed item
+    and false escalation too (``loan-agent train languages`` leaves the holdout's texts
+    out)."""
     lines = [
         title,
         f"  needs a person: recall {_percent(report['needs_person']['recall'])} "
@@ -544,7 +613,7 @@ def format_escalation(report: dict[str, Any], title: str) -> str:
             f"  {reason:<15}{row['support']:>8}{_percent(row['precision']):>11}"
             f"{_percent(row['recall']):>9}"
         )
-    for name in ("missed", "false_escalations"):
+    for name in ("missed", "false_escalations") if mistakes else ():
         for text in report[name]:
             lines.append(f"  {name.replace('_', ' ')}: {text}")
     return "\n".join(lines)

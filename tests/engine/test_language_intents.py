@@ -29,12 +29,14 @@ from agent.learning.ngram_classifier import threshold_for_accuracy
 from agent.settings import PROJECT_ROOT
 
 LANGUAGES = ("es", "zh")
-# Measured on the test split with the committed models (see their cards): accuracy of the
-# intents acted on es 90.7 % / zh 92.6 % (95 % on validation, where the act threshold was
-# chosen), abstention es 17.1 % / zh 29.5 %; asserted with a small margin.
-MIN_ACCURACY_ANSWERED = {"es": 0.88, "zh": 0.90}
-MAX_ABSTENTION = {"es": 0.20, "zh": 0.33}
-MIN_ACCURACY = {"es": 0.78, "zh": 0.78}
+# Measured on the test split (seed 20261213; intents.yaml and intents_more.yaml) with the
+# committed models (see their cards) and asserted as measured: accuracy of the intents
+# acted on es 92.9 % / zh 94.3 % (95 % on validation, where the act threshold was chosen),
+# abstention es 10.5 % / zh 20.4 %, top-intent accuracy es 89.2 % / zh 86.4 %. The targets
+# (>= 95 % acted on, <= 10 % abstention) are NOT met yet.
+MIN_ACCURACY_ANSWERED = {"es": 0.9286, "zh": 0.9431}
+MAX_ABSTENTION = {"es": 0.1047, "zh": 0.2039}
+MIN_ACCURACY = {"es": 0.8924, "zh": 0.8641}
 
 EXAMPLES = {
     "zh": [

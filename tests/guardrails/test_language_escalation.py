@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from agent.engine.offline.language_intents import artifact_path as intent_artifact_path
 from agent.guardrails.language_escalation import (
     LanguageEscalationModel,
     LanguageVerdict,
@@ -34,10 +35,12 @@ from agent.settings import PROJECT_ROOT
 
 LANGUAGES = ("es", "zh")
 # The holdout targets are recall >= 0.97 and false escalations <= 3 % (2 of the 90 `none`
-# items). Recall is met; false escalations are NOT: these are the counts the committed
-# models reach (es 11/90 = 12.2 %, zh 7/90 = 7.8 %), asserted so that nothing gets worse.
-MAX_FALSE_ESCALATIONS = {"es": 11, "zh": 7}
-MIN_REASON_ACCURACY = {"es": 0.90, "zh": 0.97}
+# items). Recall is met (es 98.2 %, zh 100 %); false escalations are NOT: these are the
+# counts the committed models reach (es 8/90 = 8.9 %, zh 5/90 = 5.6 %; before the data of
+# escalation_more_2.yaml and the intent model's second opinion: 11 and 7), asserted so
+# that nothing gets worse. Reason accuracy as measured (es 94.4 %, zh 99.1 %).
+MAX_FALSE_ESCALATIONS = {"es": 8, "zh": 5}
+MIN_REASON_ACCURACY = {"es": 0.944, "zh": 0.990}
 
 EXAMPLES = {
     "zh": [
@@ -113,6 +116,25 @@ def test_a_missing_language_is_refused() -> None:
         LanguageEscalationModel.load("fr")
 
 
+def test_the_second_opinion_is_the_intent_model_the_card_names(
+    model: LanguageEscalationModel, tmp_path: Path
+) -> None:
+    opinion = model.card["second_opinion"]
+    assert model.second_opinion is not None and model.second_opinion.weight == opinion["weight"]
+    assert opinion["model"] == f"intent.{model.language}.npz" and 0 < opinion["weight"] < 1
+    intent = intent_artifact_path(model.language)
+    assert opinion["sha256"] == hashlib.sha256(intent.read_bytes()).hexdigest()
+    # another intent model in its place (a valid artifact, not the one trained with) is refused
+    other = intent_artifact_path("zh" if model.language == "es" else "es")
+    shutil.copy(other, tmp_path / intent.name)
+    shutil.copy(other.with_suffix(".json"), tmp_path / intent.with_suffix(".json").name)
+    with pytest.raises(ArtifactError, match="retrain both"):
+        LanguageEscalationModel.load(model.language, intent_dir=tmp_path)
+    # and a missing one too
+    with pytest.raises(ArtifactError):
+        LanguageEscalationModel.load(model.language, intent_dir=tmp_path / "nowhere")
+
+
 # --- on the holdout (never trained or tuned on) -----------------------------------------
 
 
@@ -175,7 +197,8 @@ def test_one_short_message_costs_well_under_a_millisecond(model: LanguageEscalat
         started = time.perf_counter()
         model.verdict(f"mensaje corto número {k} 短消息")
         timings.append(time.perf_counter() - started)
-    # about 0.2-0.4 ms measured; the bound leaves room for a loaded test machine
+    # about 0.3-0.7 ms measured (with the intent model's second opinion); the bound leaves
+    # room for a loaded test machine
     assert statistics.median(timings) < 0.002
 
 

@@ -140,3 +140,10 @@ def test_dates_in_replies_are_written_the_local_way_and_read_back(
     written = local_dates(text, language)
     assert written == expected
     assert english_dates(written, language) == text
+
+
+def test_a_bare_day_in_spanish_is_a_day_of_the_month() -> None:
+    assert extract_day_of_month(canonical("el 5", "es")) == 5
+    assert extract_day_of_month(canonical("para el 20", "es")) == 20
+    found = extract_date(canonical("pago el 15", "es"), TODAY)
+    assert found is not None and found.value == date(2026, 12, 15)

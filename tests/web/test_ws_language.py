@@ -120,7 +120,7 @@ def test_a_new_conversation_starts_in_the_pages_language_and_the_button_keeps_it
         welcome = chat.hello(language="zh")
         assert welcome["language"] == "zh"
         # "Talk to a person" is stored in the conversation's words: it stays Chinese.
-        chat.send({"type": "request_human"})
+        chat.send({"type": "request_human", "id": "h-1"})
         state = chat.wait(lambda f: f["type"] == "state")[-1]
         assert state["state"] == "queued" and state["language"] == "zh"
         assert language_frames(chat.frames) == []
